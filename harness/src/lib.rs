@@ -1,0 +1,22 @@
+//! The Docker build-cache harness.
+//!
+//! It reproduces build-cache situations on real Docker engines, tells per
+//! Dockerfile step whether the cache was used, and asserts that outcome.
+//! Modules meet at plain data types:
+//!
+//! - [`progress`]: BuildKit progress logs to steps and outcomes (pure, sync).
+//! - [`catalogue`]: the engine catalogue `ci/engines.toml` and image modes.
+//! - [`images`]: builds the offline stand-in images from Debian packages.
+//! - [`engine`]: registries and dind daemons through testcontainers; the only
+//!   module that talks to Docker at run time.
+//! - [`scenario`]: scenario files to a validated model.
+//! - [`runner`]: drives a scenario's jobs on engines and emits events.
+//! - [`cli`]: the `harness` command line.
+
+pub mod catalogue;
+pub mod cli;
+pub mod engine;
+pub mod images;
+pub mod progress;
+pub mod runner;
+pub mod scenario;
