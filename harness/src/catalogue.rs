@@ -207,9 +207,10 @@ pub fn default_path() -> PathBuf {
 
 /// The workspace root: `$HARNESS_ROOT`, else the folder this crate was built in.
 pub fn workspace_root() -> PathBuf {
-    std::env::var_os("HARNESS_ROOT")
+    let root = std::env::var_os("HARNESS_ROOT")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".."));
+    root.canonicalize().unwrap_or(root)
 }
 
 /// A mode with `auto` decided.

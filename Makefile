@@ -1,0 +1,46 @@
+# The two commands of the README do all set-up on a fresh machine:
+#   make demo   the main job: the first seed's scenario on the default engine
+#   make test   every test (Docker ones included: they fail without Docker)
+#
+# IMAGES picks the image column of ci/engines.toml: local (offline stand-ins,
+# built here by `make images`), official (pulled), or auto.
+IMAGES ?= local
+ENGINE ?=
+SCENARIO ?= ci-inline-cache
+CARGO ?= cargo
+HARNESS = $(CARGO) run --quiet -p harness --
+ENGINE_FLAG = $(if $(ENGINE),--engine $(ENGINE),)
+
+.PHONY: demo test docker images images-if-local scenarios lint bench clean-docker
+
+demo: docker images-if-local
+	$(HARNESS) run $(SCENARIO) $(ENGINE_FLAG) --images $(IMAGES)
+
+test: docker images-if-local
+	$(CARGO) test -p harness
+
+# Start a Docker daemon when none answers (root on Debian), else do nothing.
+docker:
+	@ci/docker-up
+
+images: docker
+	$(HARNESS) images build
+
+images-if-local:
+	@if [ "$(IMAGES)" != official ]; then $(MAKE) --no-print-directory images; fi
+
+# Every shipped scenario on every stand-in engine, one summary at the end.
+scenarios: docker images-if-local
+	$(HARNESS) run --all --all-engines --images $(IMAGES)
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy -p harness --all-targets -- -D warnings
+
+bench:
+	$(CARGO) bench -p harness
+
+# Remove whatever a killed run left on the host daemon (labelled resources).
+clean-docker:
+	@ids=$$(docker ps -aq --filter label=org.testcontainers.managed-by=testcontainers); \
+	  [ -z "$$ids" ] || docker rm -f -v $$ids
