@@ -11,6 +11,7 @@
 //!   module that talks to Docker at run time.
 //! - [`scenario`]: scenario files to a validated model.
 //! - [`runner`]: drives a scenario's jobs on engines and emits events.
+//! - [`report`]: sinks for runs: live terminal view, grid, JSON.
 //! - [`cli`]: the `harness` command line.
 
 pub mod catalogue;
@@ -18,5 +19,6 @@ pub mod cli;
 pub mod engine;
 pub mod images;
 pub mod progress;
+pub mod report;
 pub mod runner;
 pub mod scenario;

@@ -1,10 +1,196 @@
-//! `harness run` (placeholder, filled by its issue).
+//! `harness run`: scenarios on engines, live view, grid, JSON report.
 
-use super::exit::{CliError, CliResult};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+
+use super::exit::{CliError, CliResult, Exit};
+use crate::catalogue::{workspace_root, Catalogue, EngineEntry, ImageMode};
+use crate::engine::{Rights, RunLabel};
+use crate::report::{render_grid, write_json, Terminal};
+use crate::runner::{run_scenario, start_failed, RunOptions, RunReport, RunStatus, Shared};
+use crate::scenario::{load_all, load_scenario, Scenario};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Scenario names (folders of `scenarios/`) or paths to scenario folders.
+    #[arg(value_name = "SCENARIO", required_unless_present = "all")]
+    scenarios: Vec<String>,
+    /// Every scenario in `scenarios/`.
+    #[arg(long)]
+    all: bool,
+    /// Engine version from `ci/engines.toml` (repeatable); default: the
+    /// catalogue's default engine.
+    #[arg(long = "engine", value_name = "VERSION")]
+    engines: Vec<String>,
+    /// Every engine the image mode can run (all stand-ins for `local`).
+    #[arg(long, conflicts_with = "engines")]
+    all_engines: bool,
+    /// Image column: `official` (pull), `local` (stand-ins), `auto`.
+    #[arg(long, default_value = "auto", value_name = "MODE")]
+    images: ImageMode,
+    /// Folder for logs and reports (default: `.harness/runs/<time>`).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Kill any single command (a build) running longer than this.
+    #[arg(long, default_value_t = 1800, value_name = "SECONDS")]
+    timeout: u64,
+    /// Rights of the dind containers: `auto` tries `--privileged` first.
+    #[arg(long, default_value = "auto", value_parser = parse_rights)]
+    rights: Rights,
+    /// Print every command line before it runs.
+    #[arg(long, short)]
+    verbose: bool,
+}
 
-pub fn run(_args: Args) -> CliResult {
-    Err(CliError::bad_input(anyhow::anyhow!("`harness run` is not built yet")))
+fn parse_rights(text: &str) -> Result<Rights, String> {
+    match text {
+        "auto" => Ok(Rights::Auto),
+        "privileged" => Ok(Rights::Privileged),
+        "capabilities" => Ok(Rights::Capabilities),
+        other => Err(format!("unknown rights `{other}`: expected auto, privileged or capabilities")),
+    }
+}
+
+pub fn run(args: Args) -> CliResult {
+    let root = workspace_root();
+    let catalogue = Catalogue::load_default().map_err(CliError::bad_input)?;
+    let scenarios = load_scenarios(&args, &root, &catalogue).map_err(CliError::bad_input)?;
+    let (mode, reason) = args.images.decide();
+    eprintln!("images: {} ({reason})", format!("{mode:?}").to_lowercase());
+    let engines = pick_engines(&args, &catalogue, mode).map_err(CliError::bad_input)?;
+    let out = args.out.clone().unwrap_or_else(|| root.join(".harness/runs").join(timestamp()));
+
+    let runtime = tokio::runtime::Runtime::new().context("failed to start the async runtime").map_err(CliError::infrastructure)?;
+    let mut reports: Vec<RunReport> = Vec::new();
+    let label = RunLabel::current();
+    for scenario in &scenarios {
+        let runs = engines
+            .iter()
+            .map(|engine| {
+                let images = catalogue.resolve(&engine.version, mode)?;
+                let out_dir = if scenarios.len() * engines.len() == 1 {
+                    out.clone()
+                } else {
+                    out.join(format!("{}-{}", scenario.name, engine.version))
+                };
+                Ok(RunOptions {
+                    engine: engine.clone(),
+                    images,
+                    images_reason: reason.clone(),
+                    root: root.clone(),
+                    out_dir,
+                    command_timeout: Duration::from_secs(args.timeout),
+                    rights: args.rights,
+                    label: label.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>, crate::catalogue::CatalogueError>>()
+            .map_err(CliError::bad_input)?;
+        let mut terminal = Terminal::new(args.verbose);
+        let scenario_reports = runtime.block_on(async {
+            // Registry, chef and runtime images are the same for every
+            // engine of an image column: one registry serves them all.
+            let shared = match Shared::start(scenario, &runs[0].images, &label, &mut terminal).await {
+                Ok(shared) => shared,
+                Err(e) => return runs.iter().map(|opts| start_failed(scenario, opts, &e)).collect(),
+            };
+            let mut done = Vec::new();
+            for opts in &runs {
+                done.push(run_scenario(scenario, opts, &shared, &mut terminal).await);
+            }
+            if let Err(e) = shared.stop().await {
+                eprintln!("warning: {e:#}");
+            }
+            done
+        });
+        for report in scenario_reports {
+            let path = report.out_dir.join("report.json");
+            write_json(&path, &report)
+                .with_context(|| format!("failed to write `{}`", path.display()))
+                .map_err(CliError::infrastructure)?;
+            println!("{}", render_grid(&report));
+            println!("report: {}\n", path.display());
+            reports.push(report);
+        }
+    }
+    if reports.len() > 1 {
+        print_summary(&reports);
+    }
+    Ok(exit_for(&reports))
+}
+
+fn load_scenarios(args: &Args, root: &Path, catalogue: &Catalogue) -> anyhow::Result<Vec<Scenario>> {
+    let folder = root.join("scenarios");
+    if args.all {
+        return Ok(load_all(&folder, catalogue)?);
+    }
+    args.scenarios
+        .iter()
+        .map(|name| {
+            let path = Path::new(name);
+            let dir = if path.is_dir() { path.to_owned() } else { folder.join(name) };
+            if !dir.is_dir() {
+                let known = std::fs::read_dir(&folder)
+                    .map(|entries| {
+                        let mut names: Vec<String> = entries
+                            .filter_map(|e| e.ok())
+                            .filter(|e| e.path().is_dir())
+                            .map(|e| e.file_name().to_string_lossy().into_owned())
+                            .collect();
+                        names.sort();
+                        names.join(", ")
+                    })
+                    .unwrap_or_default();
+                anyhow::bail!("no scenario `{name}`: expected a folder of {} ({known})", folder.display());
+            }
+            Ok(load_scenario(&dir, catalogue)?)
+        })
+        .collect()
+}
+
+fn pick_engines(
+    args: &Args,
+    catalogue: &Catalogue,
+    mode: crate::catalogue::ResolvedMode,
+) -> anyhow::Result<Vec<EngineEntry>> {
+    if args.all_engines {
+        return Ok(match mode {
+            crate::catalogue::ResolvedMode::Local => catalogue.local_engines().cloned().collect(),
+            crate::catalogue::ResolvedMode::Official => catalogue.engines.clone(),
+        });
+    }
+    let wanted = if args.engines.is_empty() { vec![catalogue.default_engine.clone()] } else { args.engines.clone() };
+    wanted.iter().map(|v| Ok(catalogue.engine(v)?.clone())).collect()
+}
+
+fn timestamp() -> String {
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    format!("run-{secs}")
+}
+
+/// One line per scenario and engine.
+fn print_summary(reports: &[RunReport]) {
+    println!("summary");
+    for report in reports {
+        let status = match &report.status {
+            RunStatus::Passed => "passed".to_owned(),
+            RunStatus::Failed { failures } => format!("FAILED ({failures})"),
+            RunStatus::Unsupported { reason } => format!("unsupported: {reason}"),
+            RunStatus::Error { message } => format!("ERROR: {message}"),
+        };
+        println!("  {:28} {:10} {:>7.1}s  {status}", report.scenario, report.engine, report.duration_secs);
+    }
+}
+
+/// 3 when any run hit an infrastructure error, else 1 when any failed.
+fn exit_for(reports: &[RunReport]) -> Exit {
+    if reports.iter().any(|r| matches!(r.status, RunStatus::Error { .. })) {
+        Exit::Infrastructure
+    } else if reports.iter().any(|r| matches!(r.status, RunStatus::Failed { .. })) {
+        Exit::ExpectationFailed
+    } else {
+        Exit::Pass
+    }
 }

@@ -1,0 +1,133 @@
+//! The result model: one scenario on one engine, as every report reads it.
+//!
+//! It is plain data, serialised as the run's `report.json` (versioned by
+//! [`REPORT_SCHEMA`]); the terminal grid, and later JUnit, Markdown and HTML,
+//! are views of it.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::catalogue::RunImages;
+use crate::engine::EngineVersions;
+use crate::progress::Step;
+use crate::scenario::{DaemonMode, EditReport, LayerCompare, RunVerdict, Status, Verdict};
+
+/// Version of the JSON shape; bumped on incompatible changes.
+pub const REPORT_SCHEMA: u32 = 1;
+
+/// One scenario run on one engine.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub schema: u32,
+    pub scenario: String,
+    pub description: String,
+    pub links: Vec<String>,
+    pub engine: String,
+    pub images: RunImages,
+    /// Why this image column was used (`--images auto` explains itself).
+    pub images_reason: String,
+    /// Seconds since the Unix epoch when the run started.
+    pub started_at: u64,
+    pub duration_secs: f64,
+    pub status: RunStatus,
+    pub jobs: Vec<JobReport>,
+    /// Where logs and this report were written.
+    pub out_dir: PathBuf,
+}
+
+/// How the run ended as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Every expectation held (known bugs reproduced count as held).
+    Passed,
+    /// At least one expectation or run check failed.
+    Failed { failures: usize },
+    /// The scenario does not run on this engine.
+    Unsupported { reason: String },
+    /// Docker, an engine or the registry failed; the jobs so far are kept.
+    Error { message: String },
+}
+
+impl RunStatus {
+    /// Derives the status from the jobs' verdicts.
+    pub fn from_jobs(jobs: &[JobReport]) -> Self {
+        let failures = jobs.iter().map(JobReport::failures).sum();
+        if failures == 0 {
+            Self::Passed
+        } else {
+            Self::Failed { failures }
+        }
+    }
+}
+
+/// One job (one CI job, or one round on a warm laptop daemon).
+#[derive(Debug, Clone, Serialize)]
+pub struct JobReport {
+    pub number: u32,
+    pub name: String,
+    pub daemon: DaemonMode,
+    /// Versions of the daemon the job ran on.
+    pub versions: Option<EngineVersions>,
+    /// Seconds a fresh daemon took to answer `docker info` (absent when warm).
+    pub daemon_ready_secs: Option<f64>,
+    /// Edits applied to the build context before the job.
+    pub edits: Vec<EditReport>,
+    pub commands: Vec<CommandReport>,
+    pub verdicts: Vec<Verdict>,
+    pub runs: Vec<RunVerdict>,
+    /// Set when the job stopped early (a command that may not fail failed).
+    pub error: Option<String>,
+    pub duration_secs: f64,
+}
+
+impl JobReport {
+    /// Plain failures: verdicts, run checks and an early stop.
+    pub fn failures(&self) -> usize {
+        let verdicts = self.verdicts.iter().filter(|v| v.status.is_failure()).count();
+        let runs = self.runs.iter().filter(|r| r.status.is_failure()).count();
+        verdicts + runs + usize::from(self.error.is_some())
+    }
+
+    /// Verdicts of one kind (known bugs, no longer reproducing).
+    pub fn verdicts_where(&self, keep: impl Fn(&Status) -> bool) -> impl Iterator<Item = &Verdict> {
+        self.verdicts.iter().filter(move |v| keep(&v.status))
+    }
+}
+
+/// One command of a job's pipeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommandReport {
+    /// The exact `sh -c` line run inside the dind.
+    pub script: String,
+    pub exit_code: i64,
+    pub may_fail: bool,
+    pub duration_secs: f64,
+    /// Its output, as it came.
+    pub log: PathBuf,
+    /// For builds: the parsed steps.
+    pub build: Option<BuildReport>,
+}
+
+/// What a build command showed.
+#[derive(Debug, Clone, Serialize)]
+pub struct BuildReport {
+    /// The id expectations use (`builder`, `build-2`).
+    pub id: String,
+    pub steps: Vec<StepReport>,
+    /// Why the log could not be parsed, if it could not.
+    pub parse_error: Option<String>,
+    /// Why layer evidence is missing, if it is.
+    pub layers_note: Option<String>,
+}
+
+/// A Dockerfile step with its layer evidence.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    pub step: Step,
+    /// Diff id of the layer the step made, when it could be mapped.
+    pub layer: Option<String>,
+    /// Compared with the previous job's layer for the same step.
+    pub layer_vs_previous: Option<LayerCompare>,
+}
