@@ -1,1 +1,33 @@
-//! (placeholder, filled by its issue)
+//! Scenario files: `scenarios/<name>/scenario.toml` and its Dockerfiles, read
+//! into a validated model, rendered into docker command lines, and judged.
+//!
+//! This module knows nothing of how jobs are run: the runner asks it what to
+//! run ([`Scenario::jobs`], [`Edit::apply`], [`Command::render`],
+//! [`Dockerfile::render`]) and how it went ([`evaluate_job`], [`check_run`]).
+//! The format is documented in `scenarios/README.md`.
+//!
+//! - [`raw`]: serde mirror of the file (first parsing stage).
+//! - [`load`]: reading, parsing, and errors with `file:line:column`.
+//! - [`validate`]: the format's rules, from [`raw`] to [`model`].
+//! - [`render`]: placeholders and command lines.
+//! - [`edit`]: edits to the build context.
+//! - [`expect`]: verdicts on steps and runs.
+
+mod edit;
+mod expect;
+mod load;
+mod model;
+mod raw;
+mod render;
+mod validate;
+
+pub use edit::{EditError, EditErrorKind, EditReport};
+pub use expect::{
+    check_run, evaluate, evaluate_job, JobLayers, LayerCompare, LayerEvidence, RunOutput, RunVerdict, Status, Verdict,
+};
+pub use load::{load_all, load_scenario, Location, Problem, ScenarioError, ScenarioErrorKind, SCENARIO_FILE};
+pub use model::{
+    BuildCommand, Command, CommandKind, DaemonConfig, DaemonMode, Dockerfile, Edit, EditAction, ExpandedJob,
+    Expectation, Expected, Frontend, Job, Override, OverrideAction, RunCheck, Scenario,
+};
+pub use render::{quote, PlaceholderError, RenderedCommand, Template, Var, Vars, COMMAND_VARS, DOCKERFILE_VARS};
