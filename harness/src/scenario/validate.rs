@@ -5,7 +5,7 @@
 //! path that leads there. What passes becomes the model, so nothing
 //! downstream checks again.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::Path;
 
@@ -178,27 +178,19 @@ impl Cx<'_> {
             .collect::<Checked<Vec<_>>>()?;
 
         let mut commands = Vec::with_capacity(job.commands.len());
-        let mut ids = HashSet::new();
-        let mut builds = 0;
+        let mut build_ids: Vec<String> = Vec::new();
         for (j, c) in job.commands.iter().enumerate() {
             let ckey = format!("{key}.command[{j}]");
-            let command = self.command(c, &ckey, builds + 1, dockerfiles)?;
+            let command = self.command(c, &ckey, build_ids.len() + 1, dockerfiles)?;
             if let CommandKind::Build(b) = &command.kind {
-                builds += 1;
-                if !ids.insert(b.id.clone()) {
+                if build_ids.contains(&b.id) {
                     let span = c.get_ref().id.as_ref().map_or(c.span(), |s| s.span());
                     return Err(self.invalid(&span, ckey, Problem::DuplicateBuildId { id: b.id.clone() }));
                 }
+                build_ids.push(b.id.clone());
             }
             commands.push(command);
         }
-        let build_ids: Vec<String> = commands
-            .iter()
-            .filter_map(|c| match &c.kind {
-                CommandKind::Build(b) => Some(b.id.clone()),
-                _ => None,
-            })
-            .collect();
 
         let runs = (job.runs.iter().enumerate())
             .map(|(j, r)| self.run(r, &format!("{key}.run[{j}]"), &numbers))
@@ -219,18 +211,28 @@ impl Cx<'_> {
         })
     }
 
+    /// Checks that exactly one of the `keys` marked present is.
+    fn exactly_one(
+        &self,
+        span: &Range<usize>,
+        key: &str,
+        expected: &'static str,
+        keys: &[(&str, bool)],
+    ) -> Checked<()> {
+        let given: Vec<String> = keys.iter().filter(|(_, on)| *on).map(|(k, _)| format!("`{k}`")).collect();
+        if given.len() == 1 {
+            return Ok(());
+        }
+        let found = if given.is_empty() { "none".to_owned() } else { given.join(" and ") };
+        Err(self.invalid(span, key, Problem::Action { expected, found }))
+    }
+
     fn edit(&self, raw: &Spanned<RawEdit>, key: &str) -> Checked<Edit> {
         let edit = raw.get_ref();
         let file = self.relative_path(&edit.file, &format!("{key}.file"), "the build context")?;
-        let actions = [("append", &edit.append), ("replace", &edit.replace), ("write", &edit.write)];
-        let given: Vec<&str> = actions.iter().filter(|(_, v)| v.is_some()).map(|(k, _)| *k).collect();
-        if given.len() != 1 {
-            return Err(self.invalid(
-                &raw.span(),
-                key,
-                Problem::Action { expected: "`append`, `replace` or `write`", found: found(&given) },
-            ));
-        }
+        let actions =
+            [("append", edit.append.is_some()), ("replace", edit.replace.is_some()), ("write", edit.write.is_some())];
+        self.exactly_one(&raw.span(), key, "`append`, `replace` or `write`", &actions)?;
         if let (Some(with), None) = (&edit.with, &edit.replace) {
             return Err(self.invalid(
                 &with.span(),
@@ -284,14 +286,7 @@ impl Cx<'_> {
             ("push", c.push.is_some()),
             ("shell", c.shell.is_some()),
         ];
-        let given: Vec<&str> = verbs.iter().filter(|(_, on)| *on).map(|(k, _)| *k).collect();
-        if given.len() != 1 {
-            return Err(self.invalid(
-                &raw.span(),
-                key,
-                Problem::Action { expected: "`login`, `pull`, `build`, `push` or `shell`", found: found(&given) },
-            ));
-        }
+        self.exactly_one(&raw.span(), key, "`login`, `pull`, `build`, `push` or `shell`", &verbs)?;
         self.misplaced_options(c, key)?;
         let kind = if let Some(registry) = &c.login {
             CommandKind::Login {
@@ -512,53 +507,32 @@ impl Cx<'_> {
             return Err(self.invalid(&raw.span(), format!("{key}.engines"), Problem::Empty { key: "engines" }));
         }
         let jobs = self.jobs(o.jobs.as_ref(), &format!("{key}.jobs"), numbers)?;
-        let action = match (&o.outcome, &o.unsupported) {
-            (Some(outcome), None) => {
-                let known_bug = match &o.known_bug {
-                    Some(link) if !link.get_ref().starts_with("https://") => {
-                        return Err(self.invalid(
-                            &link.span(),
-                            format!("{key}.known_bug"),
-                            Problem::NotALink { found: link.get_ref().clone() },
-                        ))
-                    }
-                    link => link.as_ref().map(|l| l.get_ref().clone()),
-                };
-                OverrideAction::Outcome { expected: expected(*outcome), known_bug }
-            }
-            (None, Some(reason)) => {
-                if let Some(link) = &o.known_bug {
-                    return Err(self.invalid(
-                        &link.span(),
-                        format!("{key}.known_bug"),
-                        Problem::Misplaced { key: "known_bug", applies_to: "overrides with an `outcome`" },
-                    ));
-                }
-                OverrideAction::Unsupported(reason.get_ref().clone())
-            }
-            (outcome, unsupported) => {
-                let given: Vec<&str> = [("outcome", outcome.is_some()), ("unsupported", unsupported.is_some())]
-                    .iter()
-                    .filter(|(_, on)| *on)
-                    .map(|(k, _)| *k)
-                    .collect();
+        let actions = [("outcome", o.outcome.is_some()), ("unsupported", o.unsupported.is_some())];
+        self.exactly_one(&raw.span(), key, "`outcome` or `unsupported`", &actions)?;
+        let action = match (&o.outcome, &o.unsupported, &o.known_bug) {
+            (Some(_), _, Some(link)) if !link.get_ref().starts_with("https://") => {
                 return Err(self.invalid(
-                    &raw.span(),
-                    key,
-                    Problem::Action { expected: "`outcome` or `unsupported`", found: found(&given) },
-                ));
+                    &link.span(),
+                    format!("{key}.known_bug"),
+                    Problem::NotALink { found: link.get_ref().clone() },
+                ))
             }
+            (Some(outcome), _, link) => OverrideAction::Outcome {
+                expected: expected(*outcome),
+                known_bug: link.as_ref().map(|l| l.get_ref().clone()),
+            },
+            (None, _, Some(link)) => {
+                return Err(self.invalid(
+                    &link.span(),
+                    format!("{key}.known_bug"),
+                    Problem::Misplaced { key: "known_bug", applies_to: "overrides with an `outcome`" },
+                ))
+            }
+            (None, Some(reason), None) => OverrideAction::Unsupported(reason.get_ref().clone()),
+            (None, None, None) => unreachable!("exactly one of outcome and unsupported is given"),
         };
         Ok(Override { engines, jobs, action })
     }
-}
-
-fn found(keys: &[&str]) -> String {
-    if keys.is_empty() {
-        return "none".to_owned();
-    }
-    let quoted: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
-    quoted.join(" and ")
 }
 
 fn expected(raw: RawExpected) -> Expected {
