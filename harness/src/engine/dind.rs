@@ -1,0 +1,827 @@
+//! A fresh docker-in-docker daemon per CI job: its settings, its start with
+//! the privileged fallback, and what runs inside it.
+//!
+//! Real CI hosts accept `--privileged`; some sandboxes (this project's own
+//! machines) refuse it ("unable to apply caps"). With [`Rights::Auto`] the
+//! host is probed once per process and, when it refuses, every dind gets the
+//! explicit set that works instead (ENVIRONMENT.md), with one line saying why.
+//! `/var/lib/docker` is an anonymous volume (overlay on overlay fails), the
+//! run's CA is trusted through `certs.d`, the registry's stable name points at
+//! its bridge address, and the dind stays on the default bridge so nested
+//! containers inherit the host's resolvers instead of a public fallback.
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use serde::Serialize;
+use testcontainers::bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType};
+use testcontainers::bollard::query_parameters::{
+    CreateContainerOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+};
+use testcontainers::bollard::Docker;
+use testcontainers::core::Host;
+use testcontainers::runners::AsyncRunner;
+use testcontainers::{ContainerAsync, GenericImage, ImageExt};
+use tokio::sync::OnceCell;
+
+use super::cleanup::{self, RunLabel, ROLE_LABEL, RUN_LABEL};
+use super::docker::{self, error_chain, split_reference};
+use super::exec::{describe, Captured, ExecOutcome, Target};
+use super::facts::{self, Blob, EngineVersions, HistoryEntry};
+use super::registry::{next_id, remove_by_name};
+use super::{context, EngineError, Registry};
+
+/// How a dind gets the rights dockerd needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rights {
+    /// `--privileged` when the host allows it, else [`Rights::Capabilities`].
+    #[default]
+    Auto,
+    /// `--privileged`, as real CI runners do.
+    Privileged,
+    /// The explicit set for hosts that refuse `--privileged`: every
+    /// capability but SYS_RESOURCE, seccomp and AppArmor unconfined, no
+    /// masked or read-only paths, `/sys/fs/cgroup` bound read-write.
+    Capabilities,
+}
+
+/// Per-job daemon options.
+#[derive(Debug, Clone)]
+pub struct DaemonOptions {
+    /// Use the containerd image store (`features.containerd-snapshotter`).
+    pub containerd_store: bool,
+    /// More dockerd flags, appended last.
+    pub extra_flags: Vec<String>,
+    pub rights: Rights,
+    pub label: RunLabel,
+    /// Resolvers for nested containers (`--dns`); empty keeps the dind's own
+    /// (the host's, on the default bridge).
+    pub dns: Vec<IpAddr>,
+    /// `docker login` to the run's registry when it has credentials, as CI
+    /// jobs do before pulling base images.
+    pub login: bool,
+    /// How long dockerd may take to answer `docker info`.
+    pub ready_timeout: Duration,
+    /// Let testcontainers pull the image when it is not on the host.
+    pub allow_pull: bool,
+}
+
+impl Default for DaemonOptions {
+    fn default() -> Self {
+        Self {
+            containerd_store: false,
+            extra_flags: Vec::new(),
+            rights: Rights::Auto,
+            label: RunLabel::current(),
+            dns: Vec::new(),
+            login: true,
+            ready_timeout: Duration::from_secs(60),
+            allow_pull: false,
+        }
+    }
+}
+
+impl DaemonOptions {
+    pub fn with_containerd_store(mut self, on: bool) -> Self {
+        self.containerd_store = on;
+        self
+    }
+
+    pub fn with_extra_flags(mut self, flags: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.extra_flags.extend(flags.into_iter().map(Into::into));
+        self
+    }
+
+    pub fn with_rights(mut self, rights: Rights) -> Self {
+        self.rights = rights;
+        self
+    }
+
+    pub fn with_label(mut self, label: RunLabel) -> Self {
+        self.label = label;
+        self
+    }
+
+    pub fn with_dns(mut self, servers: impl IntoIterator<Item = IpAddr>) -> Self {
+        self.dns.extend(servers);
+        self
+    }
+
+    pub fn with_login(mut self, login: bool) -> Self {
+        self.login = login;
+        self
+    }
+
+    pub fn with_ready_timeout(mut self, timeout: Duration) -> Self {
+        self.ready_timeout = timeout;
+        self
+    }
+
+    pub fn with_allow_pull(mut self, allow: bool) -> Self {
+        self.allow_pull = allow;
+        self
+    }
+
+    /// dockerd's arguments (the dind entrypoint passes them on).
+    pub(crate) fn dockerd_flags(&self) -> Vec<String> {
+        self.dns
+            .iter()
+            .map(|ip| format!("--dns={ip}"))
+            .chain(self.extra_flags.iter().cloned())
+            .collect()
+    }
+
+    /// `/etc/docker/daemon.json`: the image store is always said explicitly,
+    /// so an engine whose default differs (29 turns it on) still matches
+    /// the matrix cell.
+    pub(crate) fn daemon_json(&self) -> String {
+        serde_json::json!({ "features": { "containerd-snapshotter": self.containerd_store } })
+            .to_string()
+    }
+}
+
+/// Where the dind's data lives: an anonymous volume, removed with it.
+const DATA_ROOT: &str = "/var/lib/docker";
+/// Fixed time budget for the engine's own small commands.
+const SHORT: Duration = Duration::from_secs(60);
+
+/// Sets the host config fields that grant `rights` (`Privileged` or
+/// `Capabilities`; `Auto` must be decided first, see [`plan`]).
+pub(crate) fn apply_rights(rights: Rights, hc: &mut HostConfig) {
+    match rights {
+        Rights::Privileged | Rights::Auto => {
+            hc.privileged = Some(true);
+        }
+        Rights::Capabilities => {
+            hc.privileged = Some(false);
+            hc.cap_add = Some(vec!["ALL".into()]);
+            hc.cap_drop = Some(vec!["SYS_RESOURCE".into()]);
+            hc.security_opt = Some(vec![
+                "seccomp=unconfined".into(),
+                "apparmor=unconfined".into(),
+            ]);
+            // The CLI's `systempaths=unconfined`, which the API does not know.
+            hc.masked_paths = Some(Vec::new());
+            hc.readonly_paths = Some(Vec::new());
+            hc.mounts.get_or_insert_with(Vec::new).push(Mount {
+                target: Some("/sys/fs/cgroup".into()),
+                source: Some("/sys/fs/cgroup".into()),
+                typ: Some(MountType::BIND),
+                read_only: Some(false),
+                ..Default::default()
+            });
+        }
+    }
+}
+
+/// The rights to try in order. `refused` is what the host probe found
+/// (`None` when it has not run).
+pub(crate) fn plan(rights: Rights, refused: Option<bool>) -> Vec<Rights> {
+    match (rights, refused) {
+        (Rights::Auto, Some(true)) => vec![Rights::Capabilities],
+        (Rights::Auto, _) => vec![Rights::Privileged, Rights::Capabilities],
+        (explicit, _) => vec![explicit],
+    }
+}
+
+/// Whether a container start failure means "privileged is not allowed here".
+pub(crate) fn is_refusal(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("apply caps") || m.contains("operation not permitted")
+}
+
+/// The host's answer to "may containers run privileged?", probed once per
+/// process: `Some(reason)` when refused.
+static PRIVILEGED_REFUSED: OnceCell<Option<String>> = OnceCell::const_new();
+
+async fn privileged_refusal(
+    docker: &Docker,
+    image: &str,
+    label: &RunLabel,
+) -> Result<Option<String>, EngineError> {
+    PRIVILEGED_REFUSED
+        .get_or_try_init(|| probe_privileged(docker, image, label))
+        .await
+        .cloned()
+}
+
+/// Starts `true` from `image` with `--privileged` (plain bollard: a refused
+/// start must not leave a stale entry in testcontainers' watchdog).
+async fn probe_privileged(
+    docker: &Docker,
+    image: &str,
+    label: &RunLabel,
+) -> Result<Option<String>, EngineError> {
+    let name = format!("harness-{label}-probe-{}", next_id());
+    let body = ContainerCreateBody {
+        image: Some(image.to_owned()),
+        entrypoint: Some(vec!["true".into()]),
+        cmd: Some(Vec::new()),
+        labels: Some(
+            [
+                (RUN_LABEL.to_owned(), label.value().to_owned()),
+                (ROLE_LABEL.to_owned(), "probe".to_owned()),
+            ]
+            .into(),
+        ),
+        host_config: Some(HostConfig {
+            privileged: Some(true),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    docker
+        .create_container(
+            Some(CreateContainerOptionsBuilder::new().name(&name).build()),
+            body,
+        )
+        .await
+        .map_err(|e| {
+            EngineError::docker(format!("create the privileged probe from `{image}`"), e)
+        })?;
+    let started = docker.start_container(&name, None).await;
+    let _ = docker
+        .remove_container(
+            &name,
+            Some(
+                RemoveContainerOptionsBuilder::new()
+                    .force(true)
+                    .v(true)
+                    .build(),
+            ),
+        )
+        .await;
+    match started {
+        Ok(()) => Ok(None),
+        Err(e) if is_refusal(&e.to_string()) => Ok(Some(e.to_string())),
+        Err(e) => Err(EngineError::docker("start the privileged probe", e)),
+    }
+}
+
+/// Prints one line: through `tracing` when the program set a subscriber,
+/// else on stderr, so the fallback is never silent.
+fn say(line: &str) {
+    if tracing::dispatcher::has_been_set() {
+        tracing::warn!("{line}");
+    } else {
+        eprintln!("harness: {line}");
+    }
+}
+
+/// One fresh dind daemon. Dropping it removes the container and its data
+/// volume; prefer [`Daemon::stop`].
+pub struct Daemon {
+    container: ContainerAsync<GenericImage>,
+    docker: Docker,
+    image: String,
+    registry: String,
+    rights: Rights,
+    fallback: Option<String>,
+    versions: EngineVersions,
+    ready_after: Duration,
+    volumes: Vec<String>,
+    exec_counter: AtomicU64,
+}
+
+impl Daemon {
+    /// Starts `image` (a dind from the catalogue) wired to `registry`, and
+    /// waits until `docker info` answers inside it.
+    pub async fn start(
+        image: &str,
+        registry: &Registry,
+        opts: DaemonOptions,
+    ) -> Result<Daemon, EngineError> {
+        let started = Instant::now();
+        let docker = docker::client().await?;
+        docker::ensure_image(&docker, image, opts.allow_pull).await?;
+
+        let refused = match opts.rights {
+            Rights::Auto => privileged_refusal(&docker, image, &opts.label).await?,
+            _ => None,
+        };
+        let rights = plan(opts.rights, Some(refused.is_some()))[0];
+        let fallback = refused.map(|why| {
+            format!(
+                "--privileged is refused by this host ({}); running dind with explicit \
+                 capabilities instead (ALL but SYS_RESOURCE, seccomp and AppArmor unconfined, \
+                 /sys/fs/cgroup read-write)",
+                why.trim()
+            )
+        });
+        if let Some(note) = &fallback {
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| say(note));
+        }
+
+        let container = launch(&docker, image, registry, &opts, rights).await?;
+        let counter = AtomicU64::new(0);
+        let target = Target {
+            docker: &docker,
+            container: container.id(),
+            image,
+            counter: &counter,
+        };
+        wait_ready(&docker, &target, opts.ready_timeout).await?;
+        let ready_after = started.elapsed();
+
+        check_dns(&target, &opts).await?;
+        let versions = versions(&target).await?;
+        if opts.containerd_store && !versions.containerd_store {
+            return Err(EngineError::ContainerdStoreUnavailable {
+                image: image.to_owned(),
+            });
+        }
+        let volumes = cleanup::container_volumes(&docker, container.id()).await?;
+        let daemon = Daemon {
+            container,
+            docker,
+            image: image.to_owned(),
+            registry: registry.name().to_owned(),
+            rights,
+            fallback,
+            versions,
+            ready_after,
+            volumes,
+            exec_counter: counter,
+        };
+        if opts.login && registry.credentials().is_some() {
+            daemon.login(registry).await?;
+        }
+        Ok(daemon)
+    }
+
+    fn target(&self) -> Target<'_> {
+        Target {
+            docker: &self.docker,
+            container: self.container.id(),
+            image: &self.image,
+            counter: &self.exec_counter,
+        }
+    }
+
+    /// Engine, CLI, buildx and BuildKit versions of this daemon.
+    pub fn versions(&self) -> &EngineVersions {
+        &self.versions
+    }
+
+    /// From the start call to the first answer of `docker info`.
+    pub fn ready_after(&self) -> Duration {
+        self.ready_after
+    }
+
+    /// The rights the dind actually runs with (`Privileged` or `Capabilities`).
+    pub fn rights(&self) -> Rights {
+        self.rights
+    }
+
+    /// Why `Auto` fell back to capabilities, when it did.
+    pub fn fallback_note(&self) -> Option<&str> {
+        self.fallback.as_deref()
+    }
+
+    pub fn image(&self) -> &str {
+        &self.image
+    }
+
+    /// The registry's name as this daemon reaches it.
+    pub fn registry(&self) -> &str {
+        &self.registry
+    }
+
+    pub fn container_id(&self) -> &str {
+        self.container.id()
+    }
+
+    /// Volumes of the dind container (its anonymous `/var/lib/docker`).
+    pub fn volumes(&self) -> &[String] {
+        &self.volumes
+    }
+
+    /// `docker login` to `registry` inside the dind (the password goes
+    /// through stdin, never the command line).
+    pub async fn login(&self, registry: &Registry) -> Result<(), EngineError> {
+        let Some((user, password)) = registry.credentials() else {
+            return Ok(());
+        };
+        let env = [
+            ("HARNESS_REGISTRY_USER".to_owned(), user.to_owned()),
+            ("HARNESS_REGISTRY_PASSWORD".to_owned(), password.to_owned()),
+        ];
+        let script = format!(
+            "printf '%s' \"$HARNESS_REGISTRY_PASSWORD\" | \
+             docker login --username \"$HARNESS_REGISTRY_USER\" --password-stdin {}",
+            registry.name()
+        );
+        let out = self.target().capture(&script, &env, SHORT).await?;
+        if out.success() {
+            Ok(())
+        } else {
+            Err(EngineError::CommandFailed {
+                image: self.image.clone(),
+                what: format!("docker login {}", registry.name()),
+                exit_code: out.exit_code,
+                output: format!("{}{}", out.stdout, out.stderr).trim().to_owned(),
+            })
+        }
+    }
+
+    /// Runs `script` with `sh -c` inside the dind (the engine's own CLI),
+    /// streaming stdout and stderr to `log` as they come. A non-zero exit is
+    /// returned, not an error; past `timeout` the process tree is killed and
+    /// [`EngineError::Timeout`] says so.
+    pub async fn exec(
+        &self,
+        script: &str,
+        env: &[(String, String)],
+        log: &Path,
+        timeout: Duration,
+    ) -> Result<ExecOutcome, EngineError> {
+        self.target().run_logged(script, env, log, timeout).await
+    }
+
+    /// Runs `script` with `sh -c` and keeps its output in memory.
+    pub async fn capture(&self, script: &str, timeout: Duration) -> Result<Captured, EngineError> {
+        self.target().capture(script, &[], timeout).await
+    }
+
+    /// Pulls `reference` into the daemon (from the run's registry).
+    pub async fn pull(&self, reference: &str) -> Result<(), EngineError> {
+        self.target()
+            .check(
+                &format!("docker pull --quiet '{}'", quote(reference)),
+                Duration::from_secs(600),
+            )
+            .await
+            .map(drop)
+    }
+
+    /// Copies the contents of `host_dir` into `dest` (created if missing).
+    pub async fn copy_dir(&self, host_dir: &Path, dest: &str) -> Result<(), EngineError> {
+        self.target()
+            .check(&format!("mkdir -p '{}'", quote(dest)), SHORT)
+            .await?;
+        context::upload(&self.docker, self.container.id(), host_dir, dest)
+            .await
+            .map_err(|source| EngineError::Copy {
+                image: self.image.clone(),
+                dir: host_dir.to_path_buf(),
+                dest: dest.to_owned(),
+                source,
+            })
+    }
+
+    /// The image's layers (RootFS diff ids), base first.
+    pub async fn image_layers(&self, image: &str) -> Result<Vec<String>, EngineError> {
+        let out = self
+            .target()
+            .check(
+                &format!(
+                    "docker image inspect --format '{{{{json .RootFS.Layers}}}}' '{}'",
+                    quote(image)
+                ),
+                SHORT,
+            )
+            .await?;
+        facts::parse_layers(&out).map_err(|detail| self.facts_error(image, "layers", detail))
+    }
+
+    /// The image's history, oldest first, each entry with its layer's diff id
+    /// when it made one. Read from the image config in the daemon's store
+    /// (the API's history has no diff ids).
+    pub async fn image_history(&self, image: &str) -> Result<Vec<HistoryEntry>, EngineError> {
+        let id_and_arch = self
+            .target()
+            .check(
+                &format!(
+                    "docker image inspect --format '{{{{.Id}}}} {{{{.Architecture}}}}' '{}'",
+                    quote(image)
+                ),
+                SHORT,
+            )
+            .await?;
+        let (mut digest, arch) = id_and_arch
+            .trim()
+            .split_once(' ')
+            .map(|(d, a)| (d.to_owned(), a.to_owned()))
+            .ok_or_else(|| {
+                self.facts_error(
+                    image,
+                    "history",
+                    format!("odd inspect output `{id_and_arch}`"),
+                )
+            })?;
+        // index -> manifest -> config at most.
+        for _ in 0..4 {
+            let script = format!("set -- '{}'\n{}", quote(&digest), facts::READ_BLOB_SCRIPT);
+            let blob = self.target().check(&script, SHORT).await?;
+            match facts::read_blob(&blob, &arch)
+                .map_err(|d| self.facts_error(image, "history", d))?
+            {
+                Blob::Config(entries) => return Ok(entries),
+                Blob::Next(next) => digest = next,
+            }
+        }
+        Err(self.facts_error(image, "history", "no image config after four hops".into()))
+    }
+
+    fn facts_error(&self, reference: &str, what: &'static str, detail: String) -> EngineError {
+        EngineError::Facts {
+            image: self.image.clone(),
+            reference: reference.to_owned(),
+            what,
+            detail,
+        }
+    }
+
+    /// Stops dockerd (so it can tidy its nested containers) and removes the
+    /// container with its data volume.
+    pub async fn stop(self) -> Result<(), EngineError> {
+        let id = self.container.id().to_owned();
+        if let Err(e) = self.container.stop_with_timeout(Some(10)).await {
+            tracing::debug!("stopping dind {id} failed, removing it anyway: {e}");
+        }
+        self.container
+            .rm()
+            .await
+            .map_err(|e| EngineError::docker(format!("remove dind container `{id}`"), e))
+    }
+}
+
+impl std::fmt::Debug for Daemon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Daemon")
+            .field("image", &self.image)
+            .field("container", &self.container.id())
+            .field("rights", &self.rights)
+            .field("ready_after", &self.ready_after)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Creates and starts the dind container (not yet ready).
+async fn launch(
+    docker: &Docker,
+    image: &str,
+    registry: &Registry,
+    opts: &DaemonOptions,
+    rights: Rights,
+) -> Result<ContainerAsync<GenericImage>, EngineError> {
+    let (name, tag) = split_reference(image)?;
+    let container_name = format!(
+        "harness-{}-dind-{}-{}",
+        opts.label,
+        tag.replace(|c: char| !c.is_ascii_alphanumeric() && c != '.', "-"),
+        next_id()
+    );
+    let request = GenericImage::new(name, tag)
+        .with_cmd(opts.dockerd_flags())
+        .with_container_name(&container_name)
+        .with_label(RUN_LABEL, opts.label.value())
+        .with_label(ROLE_LABEL, "dind")
+        // The official image would generate TLS certs and serve TCP without it.
+        .with_env_var("DOCKER_TLS_CERTDIR", "")
+        .with_mount(testcontainers::core::Mount::volume_mount("", DATA_ROOT))
+        .with_host(registry.hostname(), Host::Addr(registry.bridge_ip()))
+        .with_copy_to(
+            format!("/etc/docker/certs.d/{}/ca.crt", registry.name()),
+            registry.ca_pem().as_bytes().to_vec(),
+        )
+        .with_copy_to("/etc/docker/daemon.json", opts.daemon_json().into_bytes())
+        .with_startup_timeout(Duration::from_secs(60))
+        .with_host_config_modifier(move |hc| apply_rights(rights, hc));
+    match request.start().await {
+        Ok(container) => Ok(container),
+        Err(e) => {
+            remove_by_name(docker, &container_name).await;
+            Err(EngineError::StartDind {
+                image: image.to_owned(),
+                source: Box::new(e),
+            })
+        }
+    }
+}
+
+/// Polls `docker info` inside the dind until it answers.
+async fn wait_ready(
+    docker: &Docker,
+    target: &Target<'_>,
+    timeout: Duration,
+) -> Result<(), EngineError> {
+    let give_up = Instant::now() + timeout;
+    loop {
+        let answered = target
+            .capture(
+                "docker info --format '{{.ServerVersion}}' >/dev/null 2>&1",
+                &[],
+                SHORT,
+            )
+            .await;
+        match answered {
+            Ok(out) if out.success() => return Ok(()),
+            Ok(_) => {}
+            Err(e) => {
+                if !is_running(docker, target.container).await {
+                    return Err(EngineError::DaemonExited {
+                        image: target.image.to_owned(),
+                        logs: tail_logs(docker, target.container).await,
+                    });
+                }
+                tracing::debug!("readiness probe failed: {}", error_chain(&e));
+            }
+        }
+        if Instant::now() > give_up {
+            return Err(EngineError::NotReady {
+                image: target.image.to_owned(),
+                waited: timeout,
+                logs: tail_logs(docker, target.container).await,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn is_running(docker: &Docker, id: &str) -> bool {
+    docker
+        .inspect_container(id, None)
+        .await
+        .ok()
+        .and_then(|i| i.state?.running)
+        .unwrap_or(false)
+}
+
+async fn tail_logs(docker: &Docker, id: &str) -> String {
+    let options = LogsOptionsBuilder::new()
+        .stdout(true)
+        .stderr(true)
+        .tail("30")
+        .build();
+    let mut logs = docker.logs(id, Some(options));
+    let mut out = String::new();
+    while let Some(Ok(chunk)) = logs.next().await {
+        out.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+    }
+    out
+}
+
+/// Refuses a dind whose nested containers would get Docker's public DNS
+/// fallback: that happens when the dind itself sees only loopback resolvers
+/// (a user-defined network's 127.0.0.11) and no `--dns` was given.
+async fn check_dns(target: &Target<'_>, opts: &DaemonOptions) -> Result<(), EngineError> {
+    if !opts.dns.is_empty() || opts.extra_flags.iter().any(|f| f.starts_with("--dns")) {
+        return Ok(());
+    }
+    let resolv = target.check("cat /etc/resolv.conf", SHORT).await?;
+    let servers = nameservers(&resolv);
+    if servers.iter().any(|ip| !ip.is_loopback()) {
+        Ok(())
+    } else {
+        Err(EngineError::DnsFallback {
+            image: target.image.to_owned(),
+            resolvers: if servers.is_empty() {
+                "none".into()
+            } else {
+                servers
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        })
+    }
+}
+
+/// The `nameserver` addresses of a resolv.conf.
+pub fn nameservers(resolv_conf: &str) -> Vec<IpAddr> {
+    resolv_conf
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("nameserver"))
+        .filter_map(|rest| rest.trim().parse().ok())
+        .collect()
+}
+
+async fn versions(target: &Target<'_>) -> Result<EngineVersions, EngineError> {
+    let out = target.capture(facts::VERSIONS_SCRIPT, &[], SHORT).await?;
+    facts::parse_versions(&out.stdout).map_err(|detail| EngineError::Facts {
+        image: target.image.to_owned(),
+        reference: target.image.to_owned(),
+        what: "versions",
+        detail: format!("{detail} (from `{}`)", describe(facts::VERSIONS_SCRIPT)),
+    })
+}
+
+/// Escapes a value for use inside single quotes in `sh`.
+fn quote(value: &str) -> String {
+    value.replace('\'', r"'\''")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn privileged_rights_set_only_privileged() {
+        let mut hc = HostConfig::default();
+        apply_rights(Rights::Privileged, &mut hc);
+        assert_eq!(hc.privileged, Some(true));
+        assert_eq!(hc.cap_add, None);
+        assert_eq!(hc.cap_drop, None);
+        assert_eq!(hc.security_opt, None);
+        assert_eq!(hc.masked_paths, None);
+        assert_eq!(hc.mounts, None, "privileged needs no cgroup bind");
+    }
+
+    #[test]
+    fn capability_rights_are_the_measured_set() {
+        let mut hc = HostConfig {
+            mounts: Some(vec![Mount {
+                target: Some(DATA_ROOT.into()),
+                typ: Some(MountType::VOLUME),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        };
+        apply_rights(Rights::Capabilities, &mut hc);
+        assert_eq!(hc.privileged, Some(false));
+        assert_eq!(hc.cap_add, Some(vec!["ALL".to_owned()]));
+        assert_eq!(hc.cap_drop, Some(vec!["SYS_RESOURCE".to_owned()]));
+        assert_eq!(
+            hc.security_opt,
+            Some(vec![
+                "seccomp=unconfined".to_owned(),
+                "apparmor=unconfined".to_owned()
+            ])
+        );
+        assert_eq!(hc.masked_paths, Some(vec![]));
+        assert_eq!(hc.readonly_paths, Some(vec![]));
+        let mounts = hc.mounts.unwrap();
+        assert_eq!(mounts.len(), 2, "the data volume stays");
+        let cgroup = &mounts[1];
+        assert_eq!(cgroup.typ, Some(MountType::BIND));
+        assert_eq!(cgroup.source.as_deref(), Some("/sys/fs/cgroup"));
+        assert_eq!(cgroup.read_only, Some(false));
+    }
+
+    #[test]
+    fn auto_tries_privileged_first_unless_the_host_refused_it() {
+        assert_eq!(
+            plan(Rights::Auto, None),
+            [Rights::Privileged, Rights::Capabilities]
+        );
+        assert_eq!(
+            plan(Rights::Auto, Some(false)),
+            [Rights::Privileged, Rights::Capabilities]
+        );
+        assert_eq!(plan(Rights::Auto, Some(true)), [Rights::Capabilities]);
+        assert_eq!(plan(Rights::Privileged, Some(true)), [Rights::Privileged]);
+        assert_eq!(plan(Rights::Capabilities, None), [Rights::Capabilities]);
+    }
+
+    #[test]
+    fn refusal_is_recognised_from_the_runtime_message() {
+        assert!(is_refusal(
+            "Docker responded with status code 500: failed to create shim task: OCI runtime \
+             create failed: runc create failed: unable to start container process: unable to \
+             apply caps: operation not permitted: unknown"
+        ));
+        assert!(!is_refusal("No such image: harness/dind:1"));
+    }
+
+    #[test]
+    fn daemon_options_render_flags_and_daemon_json() {
+        let opts = DaemonOptions::default()
+            .with_containerd_store(true)
+            .with_dns(["10.0.0.53".parse().unwrap()])
+            .with_extra_flags(["--debug"]);
+        assert_eq!(opts.dockerd_flags(), ["--dns=10.0.0.53", "--debug"]);
+        assert_eq!(
+            opts.daemon_json(),
+            r#"{"features":{"containerd-snapshotter":true}}"#
+        );
+        assert_eq!(
+            DaemonOptions::default().daemon_json(),
+            r#"{"features":{"containerd-snapshotter":false}}"#
+        );
+    }
+
+    #[test]
+    fn nameservers_are_read_from_resolv_conf() {
+        let conf =
+            "# generated\nnameserver 10.255.255.53\nnameserver ::1\nsearch x\noptions ndots:0\n";
+        assert_eq!(
+            nameservers(conf),
+            [
+                "10.255.255.53".parse::<IpAddr>().unwrap(),
+                "::1".parse().unwrap()
+            ]
+        );
+    }
+
+    #[test]
+    fn quoting_survives_single_quotes() {
+        assert_eq!(quote("a'b"), r"a'\''b");
+    }
+}
