@@ -1,0 +1,400 @@
+//! The build being read: vertices as they accumulate evidence, before any
+//! classification. Both parsers write here and [`super::classify`] turns a
+//! finished draft into a [`super::Build`]. Everything kept per vertex is
+//! bounded (a few output lines, a capped list of layers), so a 100 MB log
+//! costs as much memory as a small one with the same steps.
+
+use std::collections::{HashMap, VecDeque};
+
+use super::model::{Format, Lines, Mark};
+
+/// Results kept per vertex (the last ones).
+const MAX_MARKS: usize = 16;
+/// Output lines kept per vertex (the last ones).
+pub(crate) const TAIL_LINES: usize = 5;
+/// Distinct layer digests kept per vertex.
+const MAX_LAYERS: usize = 64;
+/// Warnings kept per vertex or build.
+const MAX_WARNINGS: usize = 32;
+/// Characters kept of one message or output line.
+pub(crate) const MAX_TEXT: usize = 2000;
+
+/// Cuts `s` to at most [`MAX_TEXT`] bytes on a character boundary.
+pub(crate) fn bounded(s: &str) -> &str {
+    if s.len() <= MAX_TEXT {
+        return s;
+    }
+    let mut end = MAX_TEXT;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// One vertex as read so far.
+#[derive(Debug, Default)]
+pub(crate) struct VertexDraft {
+    pub(crate) number: u32,
+    pub(crate) digest: Option<String>,
+    pub(crate) name: String,
+    pub(crate) marks: Vec<Mark>,
+    /// Activity since the last result: the vertex was running when the
+    /// input stopped, if it is still set at the end.
+    pub(crate) open: bool,
+    /// Rawjson only: listed in the build graph but never started.
+    pub(crate) listed_only: bool,
+    pub(crate) output_lines: u64,
+    pub(crate) tail: VecDeque<String>,
+    pub(crate) layers_pulled: Vec<String>,
+    pub(crate) layers_extracted: Vec<String>,
+    pub(crate) status_lines: u64,
+    pub(crate) warnings: Vec<String>,
+    pub(crate) lines: Lines,
+}
+
+impl VertexDraft {
+    pub(crate) fn new(number: u32, name: &str, line: u64) -> Self {
+        Self { number, name: bounded(name).to_owned(), lines: Lines { first: line, last: line }, ..Self::default() }
+    }
+
+    pub(crate) fn touch(&mut self, line: u64) {
+        self.lines.last = self.lines.last.max(line);
+    }
+
+    pub(crate) fn push_mark(&mut self, mark: Mark) {
+        if self.marks.len() == MAX_MARKS {
+            self.marks.remove(0);
+        }
+        self.marks.push(mark);
+        self.open = false;
+    }
+
+    /// Records one line of process output, keeping only the tail.
+    pub(crate) fn push_output(&mut self, text: &str) {
+        self.output_lines += 1;
+        let text = bounded(text);
+        if self.tail.len() == TAIL_LINES {
+            // Reuse the oldest line's allocation: this runs once per output
+            // line of the whole log.
+            let mut old = self.tail.pop_front().unwrap_or_default();
+            old.clear();
+            old.push_str(text);
+            self.tail.push_back(old);
+        } else {
+            self.tail.push_back(text.to_owned());
+        }
+    }
+
+    pub(crate) fn pull_layer(&mut self, digest: &str) {
+        push_unique(&mut self.layers_pulled, digest, MAX_LAYERS);
+    }
+
+    pub(crate) fn extract_layer(&mut self, digest: &str) {
+        push_unique(&mut self.layers_extracted, digest, MAX_LAYERS);
+    }
+
+    pub(crate) fn warn(&mut self, text: &str) {
+        push_unique(&mut self.warnings, text, MAX_WARNINGS);
+    }
+}
+
+fn push_unique(list: &mut Vec<String>, item: &str, max: usize) {
+    let item = bounded(item);
+    if list.len() < max && !list.iter().any(|x| x == item) {
+        list.push(item.to_owned());
+    }
+}
+
+/// Where [`BuildDraft::text_line`] is within BuildKit's closing text.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum TextMode {
+    #[default]
+    Normal,
+    /// Between `------` lines: the failed vertex's name and last output.
+    Summary,
+    /// Between `--------------------` lines: the Dockerfile excerpt.
+    Excerpt,
+    /// After `N warnings found`: ` - Rule: text` items.
+    LintList,
+}
+
+/// One build as read so far.
+#[derive(Debug)]
+pub(crate) struct BuildDraft {
+    pub(crate) format: Format,
+    pub(crate) builder: Option<String>,
+    pub(crate) vertices: Vec<VertexDraft>,
+    by_number: HashMap<u32, usize>,
+    last_lookup: Option<(u32, usize)>,
+    pub(crate) warnings: Vec<String>,
+    pub(crate) error: Option<String>,
+    /// The input stopped in the middle of something (a rawjson object).
+    pub(crate) cut: bool,
+    pub(crate) lines: Lines,
+    text_mode: TextMode,
+    /// The last summary block named a Dockerfile step or failed vertex:
+    /// a bare line right after it is the 20.10 client's error message.
+    summary_blames_build: bool,
+    expect_bare_error: bool,
+}
+
+impl BuildDraft {
+    pub(crate) fn new(format: Format, line: u64) -> Self {
+        Self {
+            format,
+            builder: None,
+            vertices: Vec::new(),
+            by_number: HashMap::new(),
+            last_lookup: None,
+            warnings: Vec::new(),
+            error: None,
+            cut: false,
+            lines: Lines { first: line, last: line },
+            text_mode: TextMode::Normal,
+            summary_blames_build: false,
+            expect_bare_error: false,
+        }
+    }
+
+    /// True once the draft holds anything worth reporting as a build.
+    pub(crate) fn has_content(&self) -> bool {
+        !self.vertices.is_empty()
+    }
+
+    pub(crate) fn touch(&mut self, line: u64) {
+        self.lines.last = self.lines.last.max(line);
+    }
+
+    /// Index of vertex `#number`, if seen in this build.
+    pub(crate) fn find(&mut self, number: u32) -> Option<usize> {
+        if let Some((n, i)) = self.last_lookup {
+            if n == number {
+                return Some(i);
+            }
+        }
+        let i = *self.by_number.get(&number)?;
+        self.last_lookup = Some((number, i));
+        Some(i)
+    }
+
+    /// Adds vertex `#number` and returns its index.
+    pub(crate) fn add(&mut self, vertex: VertexDraft) -> usize {
+        let i = self.vertices.len();
+        self.by_number.insert(vertex.number, i);
+        self.last_lookup = Some((vertex.number, i));
+        self.vertices.push(vertex);
+        i
+    }
+
+    /// Highest vertex number seen so far.
+    pub(crate) fn max_number(&self) -> u32 {
+        self.vertices.iter().map(|v| v.number).max().unwrap_or(0)
+    }
+
+    pub(crate) fn warn(&mut self, text: &str) {
+        push_unique(&mut self.warnings, text.trim(), MAX_WARNINGS);
+    }
+
+    /// Handles a line that belongs to no vertex: BuildKit's closing text
+    /// (error summary, Dockerfile excerpt, `ERROR:`, warnings). Returns
+    /// false when the line meant nothing here (CI noise, shell commands).
+    pub(crate) fn text_line(&mut self, text: &str) -> bool {
+        let trimmed = text.trim();
+        match self.text_mode {
+            TextMode::Summary => {
+                if trimmed == "------" {
+                    self.text_mode = TextMode::Normal;
+                    self.expect_bare_error = self.summary_blames_build;
+                } else if let Some(name) = text.strip_prefix(" > ") {
+                    let name = name.strip_suffix(':').unwrap_or(name);
+                    self.summary_blames_build |= self.blames_build(name);
+                }
+                return true;
+            }
+            TextMode::Excerpt => {
+                if trimmed == "--------------------" {
+                    self.text_mode = TextMode::Normal;
+                }
+                return true;
+            }
+            TextMode::LintList => {
+                if let Some(item) = trimmed.strip_prefix("- ") {
+                    self.warn(item);
+                    return true;
+                }
+                self.text_mode = TextMode::Normal;
+            }
+            TextMode::Normal => {}
+        }
+        if trimmed.is_empty() {
+            return true;
+        }
+        let bare_error_expected = std::mem::take(&mut self.expect_bare_error);
+        if trimmed == "------" {
+            self.text_mode = TextMode::Summary;
+            self.summary_blames_build = false;
+            return true;
+        }
+        if trimmed == "--------------------" {
+            self.text_mode = TextMode::Excerpt;
+            return true;
+        }
+        if let Some(message) = strip_prefix_ci(trimmed, "ERROR:") {
+            self.error = Some(bounded(message.trim()).to_owned());
+            return true;
+        }
+        for prefix in ["WARNING:", "WARN:"] {
+            if let Some(message) = trimmed.strip_prefix(prefix) {
+                self.warn(message);
+                return true;
+            }
+        }
+        if is_lint_header(trimmed) {
+            self.text_mode = TextMode::LintList;
+            return true;
+        }
+        if is_dockerfile_location(trimmed) {
+            return true;
+        }
+        if bare_error_expected || (self.error.is_none() && looks_like_client_error(trimmed)) {
+            // The 20.10 client prints the error alone, after the summary.
+            if self.error.is_none() {
+                self.error = Some(bounded(trimmed).to_owned());
+            }
+            return true;
+        }
+        false
+    }
+
+    /// True when a summary block's ` > name:` is a step or a failed vertex.
+    fn blames_build(&self, name: &str) -> bool {
+        if super::name::parse_step_name(name).is_some() {
+            return true;
+        }
+        self.vertices.iter().any(|v| {
+            v.name == name
+                && matches!(v.marks.last(), Some(Mark::Error { message }) if !is_cache_import(&v.name, message))
+        })
+    }
+}
+
+/// A failed cache import is reported but does not fail the build.
+fn is_cache_import(name: &str, _message: &str) -> bool {
+    name.starts_with("importing cache manifest")
+}
+
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix).then(|| &s[prefix.len()..])
+}
+
+/// `1 warning found (use docker --debug to expand):` and its plural.
+fn is_lint_header(s: &str) -> bool {
+    let rest = s.trim_start_matches(|c: char| c.is_ascii_digit());
+    rest.len() < s.len() && (rest.starts_with(" warning found") || rest.starts_with(" warnings found"))
+}
+
+/// `Dockerfile:12`, `path/to/Dockerfile.dev:3`: the excerpt's title.
+fn is_dockerfile_location(s: &str) -> bool {
+    match s.rsplit_once(':') {
+        Some((path, line)) => {
+            !line.is_empty()
+                && line.bytes().all(|c| c.is_ascii_digit())
+                && path.contains("Dockerfile")
+                && !path.contains(' ')
+        }
+        None => false,
+    }
+}
+
+/// Error lines the 20.10 client prints without any prefix.
+fn looks_like_client_error(s: &str) -> bool {
+    s.starts_with("failed to solve")
+        || s.starts_with("executor failed running")
+        || s.starts_with("failed to compute cache key")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_tail_keeps_the_last_lines_only() {
+        let mut v = VertexDraft::new(1, "x", 1);
+        for i in 0..100 {
+            v.push_output(&format!("line {i}"));
+        }
+        assert_eq!(v.output_lines, 100);
+        assert_eq!(v.tail, ["line 95", "line 96", "line 97", "line 98", "line 99"]);
+    }
+
+    #[test]
+    fn layers_and_marks_are_capped() {
+        let mut v = VertexDraft::new(1, "x", 1);
+        for i in 0..1000 {
+            v.pull_layer(&format!("sha256:{i}"));
+            v.pull_layer(&format!("sha256:{i}"));
+            v.push_mark(Mark::Done { seconds: Some(i as f64) });
+        }
+        assert_eq!(v.layers_pulled.len(), MAX_LAYERS);
+        assert_eq!(v.marks.len(), MAX_MARKS);
+        assert_eq!(v.marks.last(), Some(&Mark::Done { seconds: Some(999.0) }));
+    }
+
+    #[test]
+    fn bounded_respects_char_boundaries() {
+        let long = "é".repeat(MAX_TEXT);
+        assert!(bounded(&long).len() <= MAX_TEXT);
+        assert_eq!(bounded("short"), "short");
+    }
+
+    #[test]
+    fn closing_text_sets_error_and_warnings() {
+        let mut d = BuildDraft::new(Format::Plain, 1);
+        for line in [
+            "------",
+            " > [fails 2/2] RUN exit 3:",
+            "0.489 about to fail",
+            "------",
+            "Dockerfile:5",
+            "--------------------",
+            "   5 | >>> RUN exit 3",
+            "--------------------",
+            "ERROR: failed to solve: exit code: 3",
+            " 1 warning found (use docker --debug to expand):",
+            " - FromAsCasing: 'as' and 'FROM' keywords' casing do not match (line 1)",
+        ] {
+            assert!(d.text_line(line), "{line}");
+        }
+        assert_eq!(d.error.as_deref(), Some("failed to solve: exit code: 3"));
+        assert_eq!(d.warnings, ["FromAsCasing: 'as' and 'FROM' keywords' casing do not match (line 1)"]);
+        assert!(!d.text_line("$ docker push registry/app"));
+    }
+
+    #[test]
+    fn a_bare_line_after_a_step_summary_is_the_20_10_error() {
+        let mut d = BuildDraft::new(Format::Plain, 1);
+        for line in [
+            "------",
+            " > [fails 2/2] RUN exit 3:",
+            "------",
+            "executor failed running [/bin/sh -c exit 3]: exit code: 3",
+        ] {
+            d.text_line(line);
+        }
+        assert_eq!(d.error.as_deref(), Some("executor failed running [/bin/sh -c exit 3]: exit code: 3"));
+    }
+
+    #[test]
+    fn a_failed_cache_import_summary_is_not_a_build_error() {
+        let mut d = BuildDraft::new(Format::Plain, 1);
+        let mut v = VertexDraft::new(4, "importing cache manifest from r:5000/hw:builder", 1);
+        v.push_mark(Mark::Error { message: "not found".into() });
+        d.add(v);
+        for line in ["------", " > importing cache manifest from r:5000/hw:builder:", "------"] {
+            d.text_line(line);
+        }
+        assert!(!d.text_line("$ docker push r:5000/hw:builder"));
+        assert_eq!(d.error, None);
+    }
+}

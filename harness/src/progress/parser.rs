@@ -1,0 +1,276 @@
+//! The streaming driver: takes a log one line at a time, tells plain
+//! progress from rawjson line by line (so a CI log may hold both), cuts the
+//! log into builds (`#0 building with`, vertex numbering restarting at #1,
+//! the Dockerfile loaded again), and hands each finished build to
+//! [`super::classify`]. Only the current build's vertices stay in memory
+//! besides the finished builds, so memory follows the number of steps.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use super::classify::finish;
+use super::draft::BuildDraft;
+use super::error::{ParseError, ParseErrorKind};
+use super::line::{clean, LineReader};
+use super::model::{Build, Format};
+use super::plain;
+use super::rawjson::{self, Feed, RawJson};
+
+/// Lines read before the first build in which binary data is fatal; later
+/// a stray binary line in process output is skipped.
+const BINARY_PROBE_LINES: u64 = 64;
+
+/// Parses a log incrementally: feed lines with [`Parser::push_line`], then
+/// call [`Parser::finish`]. Use it to parse output while a build runs;
+/// [`parse_reader`] does the whole loop for a reader.
+#[derive(Debug)]
+pub struct Parser {
+    input: String,
+    builds: Vec<Build>,
+    draft: Option<BuildDraft>,
+    raw: RawJson,
+    line: u64,
+    non_blank: u64,
+    not_utf8: u64,
+    tty_lines: u64,
+    first_error: Option<String>,
+    /// A rawjson object that failed to decode: fatal if more text follows,
+    /// a cut log if the input ends here.
+    pending: Option<(u64, ParseErrorKind)>,
+}
+
+impl Parser {
+    /// A parser for the input called `input` in error messages.
+    pub fn new(input: impl Into<String>) -> Self {
+        Self {
+            input: input.into(),
+            builds: Vec::new(),
+            draft: None,
+            raw: RawJson::default(),
+            line: 0,
+            non_blank: 0,
+            not_utf8: 0,
+            tty_lines: 0,
+            first_error: None,
+            pending: None,
+        }
+    }
+
+    /// Builds finished so far (a build finishes when the next one starts).
+    pub fn finished(&self) -> &[Build] {
+        &self.builds
+    }
+
+    fn error(&self, line: Option<u64>, kind: ParseErrorKind) -> ParseError {
+        ParseError::new(&self.input, line, kind)
+    }
+
+    /// Feeds one line, without its `\n`.
+    pub fn push_line(&mut self, raw_line: &[u8]) -> Result<(), ParseError> {
+        self.line += 1;
+        let line = self.line;
+        let (text, flags) = clean(raw_line);
+        if flags.binary {
+            if self.builds.is_empty() && self.draft.is_none() && line <= BINARY_PROBE_LINES {
+                return Err(self.error(Some(line), ParseErrorKind::Binary { what: "a NUL byte" }));
+            }
+            return Ok(());
+        }
+        self.not_utf8 += u64::from(flags.not_utf8);
+        if text.trim().is_empty() {
+            if self.raw.accumulating() {
+                self.abandon_object()?;
+            }
+            return Ok(());
+        }
+        self.non_blank += 1;
+        if let Some((at, kind)) = self.pending.take() {
+            return Err(self.error(Some(at), kind));
+        }
+        if self.raw.accumulating() {
+            if RawJson::continues(&text) {
+                return self.feed_json(&text, line);
+            }
+            self.abandon_object()?;
+        }
+        if text.starts_with('{') {
+            return self.feed_json(&text, line);
+        }
+        if let Some((number, rest)) = plain::split_vertex_line(&text) {
+            self.plain_line(number, rest, line);
+        } else {
+            self.text_line(&text, line);
+        }
+        Ok(())
+    }
+
+    /// Ends the input and returns every build found.
+    pub fn finish(mut self) -> Result<Vec<Build>, ParseError> {
+        let mut cut = self.pending.take().is_some();
+        if self.raw.accumulating() {
+            self.raw.abandon();
+            cut = true;
+        }
+        if let Some(draft) = self.draft.as_mut() {
+            draft.cut |= cut;
+        }
+        self.flush_draft();
+        if !self.builds.is_empty() {
+            return Ok(self.builds);
+        }
+        if self.non_blank == 0 {
+            return Err(self.error(None, ParseErrorKind::Empty));
+        }
+        if self.not_utf8 * 2 > self.non_blank {
+            return Err(self.error(None, ParseErrorKind::Binary { what: "mostly invalid UTF-8" }));
+        }
+        let mut hint = String::new();
+        if self.tty_lines > 0 {
+            hint.push_str(
+                "; this looks like `--progress=tty` output, which cannot be read back: rerun with `--progress=plain`",
+            );
+        }
+        if let Some(e) = &self.first_error {
+            hint.push_str(&format!("; the log says: {e}"));
+        }
+        Err(self.error(None, ParseErrorKind::NoBuild { lines: self.line, hint }))
+    }
+
+    /// Drops a multi-line object that never closed; fatal in a rawjson build.
+    fn abandon_object(&mut self) -> Result<(), ParseError> {
+        let start = self.raw.abandon();
+        if self.draft.as_ref().is_some_and(|d| d.format == Format::Rawjson) {
+            return Err(self.error(Some(start), ParseErrorKind::Unclosed));
+        }
+        Ok(())
+    }
+
+    fn feed_json(&mut self, text: &str, line: u64) -> Result<(), ParseError> {
+        let (object, start) = match self.raw.feed(text, line) {
+            Feed::Incomplete => return Ok(()),
+            Feed::Object(object, start) => (object, start),
+            Feed::Abandoned(start) => return Err(self.error(Some(start), ParseErrorKind::Unclosed)),
+            Feed::TooLarge(start) => {
+                return Err(self.error(Some(start), ParseErrorKind::TooLarge { limit: rawjson::MAX_OBJECT }))
+            }
+        };
+        let status = match rawjson::decode(&object) {
+            Ok(Some(status)) => status,
+            // JSON that is not progress: CI noise.
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                let ours = self.draft.as_ref().is_some_and(|d| d.format == Format::Rawjson)
+                    || ["\"vertexes\"", "\"statuses\"", "\"logs\"", "\"warnings\""].iter().any(|k| object.contains(k));
+                if ours {
+                    self.pending = Some((start, ParseErrorKind::Json(e)));
+                }
+                return Ok(());
+            }
+        };
+        let new_build = match &self.draft {
+            Some(d) if d.format != Format::Rawjson => d.has_content(),
+            Some(d) => self.raw.starts_new_build(d, &status),
+            None => false,
+        };
+        if new_build {
+            self.flush_draft();
+        }
+        let draft = self.draft.get_or_insert_with(|| BuildDraft::new(Format::Rawjson, start));
+        if draft.format != Format::Rawjson {
+            // A plain draft with no vertices yet (say, only `#0`): take it over.
+            draft.format = Format::Rawjson;
+        }
+        self.raw.apply(draft, status, line);
+        Ok(())
+    }
+
+    fn plain_line(&mut self, number: u32, rest: &str, line: u64) {
+        let new_build = match self.draft.as_mut() {
+            Some(d) if d.format != Format::Plain => d.has_content(),
+            Some(d) if number == 0 => d.has_content(),
+            Some(d) => plain::starts_new_build(d, number, rest),
+            None => false,
+        };
+        if new_build {
+            self.flush_draft();
+        }
+        let draft = self.draft.get_or_insert_with(|| BuildDraft::new(Format::Plain, line));
+        draft.format = Format::Plain;
+        if number == 0 {
+            draft.touch(line);
+            if let Some(builder) = plain::builder_of(rest) {
+                draft.builder = Some(builder.to_owned());
+            }
+            return;
+        }
+        plain::apply(draft, number, rest, line);
+    }
+
+    fn text_line(&mut self, text: &str, line: u64) {
+        let used = match self.draft.as_mut() {
+            Some(d) => {
+                let used = d.text_line(text);
+                if used {
+                    d.touch(line);
+                }
+                used
+            }
+            None => false,
+        };
+        if !used {
+            let t = text.trim_start();
+            if t.starts_with("=> ") || t.starts_with("[+] Building") {
+                self.tty_lines += 1;
+            }
+            if self.first_error.is_none() && (t.starts_with("ERROR") || t.starts_with("error:")) {
+                self.first_error = Some(super::draft::bounded(t).to_owned());
+            }
+        }
+    }
+
+    fn flush_draft(&mut self) {
+        if let Some(mut draft) = self.draft.take() {
+            if draft.format == Format::Rawjson {
+                self.raw.flush(&mut draft);
+            }
+            self.raw.reset_build();
+            if draft.has_content() {
+                self.builds.push(finish(draft));
+            }
+        }
+    }
+}
+
+/// Parses a whole log from a reader. One log may hold several builds, one
+/// after another (a CI job running `docker build` three times); each comes
+/// back as its own [`Build`]. Errors name the input `<input>`.
+pub fn parse_reader(reader: impl BufRead) -> Result<Vec<Build>, ParseError> {
+    parse_reader_named(reader, "<input>")
+}
+
+/// [`parse_reader`], with the name to use in error messages.
+pub fn parse_reader_named(reader: impl BufRead, input: &str) -> Result<Vec<Build>, ParseError> {
+    let mut parser = Parser::new(input);
+    let mut lines = LineReader::new(reader);
+    loop {
+        match lines.next_line() {
+            Ok(Some(line)) => parser.push_line(line)?,
+            Ok(None) => break,
+            Err(e) => return Err(ParseError::new(input, Some(lines.number + 1), ParseErrorKind::Io(e))),
+        }
+    }
+    parser.finish()
+}
+
+/// Parses the log at `path`.
+pub fn parse_path(path: &Path) -> Result<Vec<Build>, ParseError> {
+    let input = path.display().to_string();
+    let file = File::open(path).map_err(|e| ParseError::new(&input, None, ParseErrorKind::Io(e)))?;
+    parse_reader_named(BufReader::with_capacity(256 * 1024, file), &input)
+}
+
+/// Parses a log held in memory (tests, small captures).
+pub fn parse_str(log: &str) -> Result<Vec<Build>, ParseError> {
+    parse_reader(log.as_bytes())
+}
