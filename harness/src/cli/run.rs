@@ -39,6 +39,9 @@ pub struct Args {
     /// Rights of the dind containers: `auto` tries `--privileged` first.
     #[arg(long, default_value = "auto", value_parser = parse_rights)]
     rights: Rights,
+    /// Run only the first N jobs of each scenario.
+    #[arg(long, value_name = "N")]
+    jobs: Option<u32>,
     /// Print every command line before it runs.
     #[arg(long, short)]
     verbose: bool,
@@ -84,6 +87,7 @@ pub fn run(args: Args) -> CliResult {
                     command_timeout: Duration::from_secs(args.timeout),
                     rights: args.rights,
                     label: label.clone(),
+                    max_jobs: args.jobs,
                 })
             })
             .collect::<Result<Vec<_>, crate::catalogue::CatalogueError>>()

@@ -122,7 +122,7 @@ fn cell(job: &JobReport, build: &str, step: &str) -> String {
     let Some(seen) = seen else {
         return verdict.map(|v| format!("absent{}", mark(&v.status))).unwrap_or_default();
     };
-    let outcome = verdict.and_then(|v| v.observed).unwrap_or(seen.step.outcome);
+    let outcome = verdict.and_then(|v| v.observed).unwrap_or(seen.observed);
     let same = if seen.layer_vs_previous == Some(LayerCompare::Same) { "=" } else { "" };
     format!("{outcome}{same}{}", verdict.map(|v| mark(&v.status)).unwrap_or(""))
 }

@@ -81,9 +81,13 @@ impl Reporter for Terminal {
                     self.line(&format!("  $ {script}"));
                 }
             }
-            Event::StepObserved { job, build, step, .. } => {
-                let took = step.duration.map(|d| format!("{d:.1}s")).unwrap_or_default();
-                self.line(&format!("  job {job} {build:10} {:9} {took:>6}  {}", step.outcome.to_string(), step.name()));
+            Event::StepObserved { job, build, step } => {
+                let took = step.step.duration.map(|d| format!("{d:.1}s")).unwrap_or_default();
+                let outcome = step.observed.to_string();
+                self.line(&format!("  job {job} {build:10} {outcome:9} {took:>6}  {}", step.step.name()));
+                if let Some(note) = &step.note {
+                    self.line(&format!("      {note}"));
+                }
             }
             Event::CommandFinished { command, .. } => {
                 if let Some(bar) = &self.bar {

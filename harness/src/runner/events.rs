@@ -5,10 +5,9 @@
 
 use std::time::Duration;
 
-use super::result::{CommandReport, JobReport, RunReport};
+use super::result::{CommandReport, JobReport, RunReport, StepReport};
 use crate::catalogue::RunImages;
 use crate::engine::EngineVersions;
-use crate::progress::Step;
 use crate::scenario::{DaemonMode, RunVerdict, Verdict};
 
 /// One thing that happened during a run.
@@ -22,8 +21,9 @@ pub enum Event<'a> {
     JobStarted { job: u32, name: &'a str, daemon: DaemonMode, commands: u32 },
     DaemonReady { job: u32, versions: &'a EngineVersions, took: Duration, note: Option<&'a str> },
     CommandStarted { job: u32, script: &'a str },
-    /// A Dockerfile step's outcome, once its build finished.
-    StepObserved { job: u32, build: &'a str, step: &'a Step, layer: Option<&'a str> },
+    /// A Dockerfile step, once its build finished, with the outcome judged
+    /// from progress and layer evidence.
+    StepObserved { job: u32, build: &'a str, step: &'a StepReport },
     CommandFinished { job: u32, command: &'a CommandReport },
     ExpectationChecked { job: u32, verdict: &'a Verdict },
     RunChecked { job: u32, verdict: &'a RunVerdict },

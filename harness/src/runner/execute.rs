@@ -20,7 +20,7 @@ use crate::catalogue::{EngineEntry, ResolvedMode, RunImages};
 use crate::engine::{Credentials, Daemon, DaemonOptions, Registry, RegistryOptions, Rights, RunLabel};
 use crate::progress::{self, Build};
 use crate::scenario::{
-    check_run, evaluate_job, CommandKind, DaemonMode, ExpandedJob, JobLayers, LayerEvidence, RunOutput, Scenario,
+    check_run, evaluate_job, weigh, CommandKind, DaemonMode, ExpandedJob, JobLayers, LayerEvidence, RunOutput, Scenario,
     Vars,
 };
 
@@ -40,6 +40,8 @@ pub struct RunOptions {
     pub rights: Rights,
     /// Label put on every container of the run.
     pub label: RunLabel,
+    /// Run only the first N jobs (a quicker check of a long pipeline).
+    pub max_jobs: Option<u32>,
 }
 
 /// The run's registry with the base images seeded, shared by every engine
@@ -122,7 +124,7 @@ pub async fn run_scenario(
 ) -> RunReport {
     let started = Instant::now();
     let mut report = new_report(scenario, opts);
-    let jobs = scenario.jobs().count() as u32;
+    let jobs = scenario.jobs().take(job_limit(opts)).count() as u32;
     reporter.event(&Event::RunStarted {
         scenario: &scenario.name,
         engine: &opts.engine.version,
@@ -145,6 +147,10 @@ pub async fn run_scenario(
     report.duration_secs = started.elapsed().as_secs_f64();
     reporter.event(&Event::RunFinished { report: &report });
     report
+}
+
+fn job_limit(opts: &RunOptions) -> usize {
+    opts.max_jobs.map_or(usize::MAX, |n| n as usize)
 }
 
 /// A report with no jobs yet.
@@ -185,7 +191,7 @@ async fn execute(
         .with_context(|| format!("failed to copy the fixture `{}`", scenario.fixture))?;
     let mut previous_layers: Option<JobLayers> = None;
 
-    for job in scenario.jobs() {
+    for job in scenario.jobs().take(job_limit(opts)) {
         let vars = Vars {
             registry: registry_name.clone(),
             job: job.number,
@@ -327,12 +333,8 @@ async fn run_job(
                 let evidence = LayerEvidence { current: Some(&layers), previous };
                 for step in &mut build_report.steps {
                     step.layer_vs_previous = evidence.compare(id, &step.step);
-                    reporter.event(&Event::StepObserved {
-                        job: number,
-                        build: id,
-                        step: &step.step,
-                        layer: step.layer.as_deref(),
-                    });
+                    (step.observed, step.note) = weigh(step.step.outcome, step.layer_vs_previous, number);
+                    reporter.event(&Event::StepObserved { job: number, build: id, step });
                 }
                 if let Some(parsed) = parsed {
                     builds.insert(id.clone(), parsed);
@@ -429,7 +431,13 @@ async fn observe_build(
         if let Some(layer) = &layer {
             layers.insert(id, step, layer.clone());
         }
-        report.steps.push(StepReport { step: step.clone(), layer, layer_vs_previous: None });
+        report.steps.push(StepReport {
+            step: step.clone(),
+            layer,
+            layer_vs_previous: None,
+            observed: step.outcome,
+            note: None,
+        });
     }
     (report, Some(build))
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::catalogue::RunImages;
 use crate::engine::EngineVersions;
-use crate::progress::Step;
+use crate::progress::{Outcome, Step};
 use crate::scenario::{DaemonMode, EditReport, LayerCompare, RunVerdict, Status, Verdict};
 
 /// Version of the JSON shape; bumped on incompatible changes.
@@ -130,4 +130,8 @@ pub struct StepReport {
     pub layer: Option<String>,
     /// Compared with the previous job's layer for the same step.
     pub layer_vs_previous: Option<LayerCompare>,
+    /// The outcome judged from both witnesses (the layer wins).
+    pub observed: Outcome,
+    /// Why `observed` differs from what progress printed, if it does.
+    pub note: Option<String>,
 }

@@ -231,7 +231,9 @@ fn find_step<'b>(expectation: &Expectation, build: &'b Build, notes: &mut Vec<St
 }
 
 /// The outcome to judge, from the parser's and the layer's testimony.
-fn weigh(progress: Outcome, layer: Option<LayerCompare>, job: u32) -> (Outcome, Option<String>) {
+/// Weighs the parser's outcome against layer evidence: the layer wins, and
+/// every disagreement gets a note. `job` names the job being judged.
+pub fn weigh(progress: Outcome, layer: Option<LayerCompare>, job: u32) -> (Outcome, Option<String>) {
     let previous = job.saturating_sub(1);
     match (progress, layer) {
         (Outcome::Executed | Outcome::ExecutedUnsure, Some(LayerCompare::Same)) => (

@@ -1,0 +1,4 @@
+//! Helpers shared by the integration tests that run real engines.
+#![allow(dead_code)]
+
+pub mod run;
