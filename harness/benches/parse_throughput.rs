@@ -43,7 +43,7 @@ fn report(label: &str, path: &Path, bytes: u64, expect_builds: usize) {
     assert_eq!(cook.outcome, Outcome::Executed);
     let steps: usize = builds.iter().map(|b| b.steps.len()).sum();
     println!(
-        "{label}: parsed {:.1} MB ({} builds, {steps} steps) in {secs:.3} s: {:.0} MB/s; peak RSS {:.1} MB (before parsing {:.1} MB)",
+        "{label}: parsed {:.1} MB ({} build(s), {steps} steps) in {secs:.3} s: {:.0} MB/s; peak RSS {:.1} MB (before parsing {:.1} MB)",
         bytes as f64 / MB,
         builds.len(),
         bytes as f64 / MB / secs,

@@ -195,6 +195,12 @@ impl BuildDraft {
         push_unique(&mut self.warnings, text.trim(), MAX_WARNINGS);
     }
 
+    /// True inside an error summary or Dockerfile excerpt, whose lines may
+    /// look like vertex lines (`#7 0.727 output`) but repeat what was said.
+    pub(crate) fn in_closing_block(&self) -> bool {
+        matches!(self.text_mode, TextMode::Summary | TextMode::Excerpt)
+    }
+
     /// Handles a line that belongs to no vertex: BuildKit's closing text
     /// (error summary, Dockerfile excerpt, `ERROR:`, warnings). Returns
     /// false when the line meant nothing here (CI noise, shell commands).

@@ -97,10 +97,10 @@ impl Parser {
         if text.starts_with('{') {
             return self.feed_json(&text, line);
         }
-        if let Some((number, rest)) = plain::split_vertex_line(&text) {
-            self.plain_line(number, rest, line);
-        } else {
-            self.text_line(&text, line);
+        let in_block = self.draft.as_ref().is_some_and(BuildDraft::in_closing_block);
+        match plain::split_vertex_line(&text) {
+            Some((number, rest)) if !in_block || number == 0 => self.plain_line(number, rest, line),
+            _ => self.text_line(&text, line),
         }
         Ok(())
     }
@@ -273,4 +273,75 @@ pub fn parse_path(path: &Path) -> Result<Vec<Build>, ParseError> {
 /// Parses a log held in memory (tests, small captures).
 pub fn parse_str(log: &str) -> Result<Vec<Build>, ParseError> {
     parse_reader(log.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::progress::Outcome;
+    use indoc::indoc;
+
+    #[test]
+    fn lines_repeated_in_an_error_summary_are_not_counted_twice() {
+        let log = indoc! {r#"
+            #5 [2/2] RUN echo hi && exit 1
+            #5 0.345 hi
+            #5 ERROR: executor failed running [/bin/sh -c echo hi && exit 1]: exit code: 1
+            ------
+             > [2/2] RUN echo hi && exit 1:
+            #5 0.345 hi
+            ------
+            executor failed running [/bin/sh -c echo hi && exit 1]: exit code: 1
+        "#};
+        let build = &parse_str(log).unwrap()[0];
+        let step = &build.steps[1];
+        assert_eq!(step.outcome, Outcome::Error);
+        assert_eq!(step.evidence.output_lines, 1);
+        assert!(!build.truncated);
+        assert_eq!(
+            build.error.as_deref(),
+            Some("executor failed running [/bin/sh -c echo hi && exit 1]: exit code: 1")
+        );
+        assert_eq!(build.steps[0].outcome, Outcome::Absent);
+    }
+
+    #[test]
+    fn json_and_braces_in_a_plain_log_are_noise() {
+        let log = indoc! {r#"
+            {"status":"Pushing","id":"5f70"}
+            { echo unbalanced
+            #1 [1/1] FROM x
+            #1 CACHED
+            {"level":"info","vertexes":"not a list"
+        "#};
+        let builds = parse_str(log).unwrap();
+        assert_eq!(builds.len(), 1);
+        assert_eq!(builds[0].format, Format::Plain);
+        assert_eq!(builds[0].steps[0].outcome, Outcome::Cached);
+    }
+
+    #[test]
+    fn a_plain_build_then_a_rawjson_build_are_two_builds() {
+        let log = indoc! {r#"
+            #1 [1/1] FROM x
+            #1 CACHED
+            {"vertexes":[{"digest":"sha256:a","name":"[1/1] FROM y","started":"2026-01-01T00:00:00Z","completed":"2026-01-01T00:00:01Z"}]}
+        "#};
+        let builds = parse_str(log).unwrap();
+        assert_eq!(builds.iter().map(|b| b.format).collect::<Vec<_>>(), [Format::Plain, Format::Rawjson]);
+        assert_eq!(builds[1].steps[0].duration, Some(1.0));
+        assert_eq!(builds[1].steps[0].vertex, 1);
+    }
+
+    #[test]
+    fn finished_builds_are_available_while_streaming() {
+        let mut p = Parser::new("live");
+        for line in ["#0 building with x", "#1 [1/1] FROM a", "#1 CACHED", "#0 building with x", "#1 [1/1] FROM b"] {
+            p.push_line(line.as_bytes()).unwrap();
+        }
+        assert_eq!(p.finished().len(), 1);
+        let builds = p.finish().unwrap();
+        assert_eq!(builds.len(), 2);
+        assert!(builds[1].truncated);
+    }
 }
