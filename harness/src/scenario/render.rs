@@ -60,7 +60,7 @@ pub struct Vars {
     pub registry: String,
     /// 1-based job number.
     pub job: u32,
-    /// The scenario's image repository, `{registry}/{scenario}` by default.
+    /// The scenario's image repository for this engine, `{registry}/{scenario}/{engine}`.
     pub image: String,
     pub scenario: String,
     /// Engine version (`26.1.5`).

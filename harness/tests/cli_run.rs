@@ -1,0 +1,67 @@
+//! `harness run` and `harness images` on the built binary: bad input exits
+//! with 2 and says what to fix, before any container starts.
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use predicates::prelude::*;
+
+#[test]
+fn unknown_scenario_names_the_known_ones() {
+    cargo_bin_cmd!("harness")
+        .args(["run", "no-such-scenario", "--images", "local"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no scenario `no-such-scenario`"))
+        .stderr(predicate::str::contains("ci-inline-cache"));
+}
+
+#[test]
+fn malformed_scenario_names_file_line_and_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("broken");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("Dockerfile"), "FROM {chef}\n").unwrap();
+    std::fs::write(dir.join("scenario.toml"), "description = \"x\"\n\n[[job]]\ndaemon = \"tepid\"\n").unwrap();
+    cargo_bin_cmd!("harness")
+        .args(["run", "--images", "local"])
+        .arg(&dir)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("failed to parse scenario at"))
+        .stderr(predicate::str::contains("scenario.toml:4:"));
+}
+
+#[test]
+fn engine_without_stand_in_is_refused_in_local_mode() {
+    cargo_bin_cmd!("harness")
+        .args(["run", "ci-inline-cache", "--engine", "24.0.7", "--images", "local"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("`24.0.7` has no offline stand-in"));
+}
+
+#[test]
+fn unknown_engine_lists_the_catalogue() {
+    cargo_bin_cmd!("harness")
+        .args(["run", "ci-inline-cache", "--engine", "19.03", "--images", "local"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("`19.03` is not in the catalogue"));
+}
+
+#[test]
+fn bad_image_mode_is_a_usage_error() {
+    cargo_bin_cmd!("harness")
+        .args(["run", "ci-inline-cache", "--images", "remote"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("expected `auto`, `official` or `local`"));
+}
+
+#[test]
+fn images_only_rejects_unknown_names() {
+    cargo_bin_cmd!("harness")
+        .args(["images", "list", "--only", "harness/nope:1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("`harness/nope:1` is not a stand-in image"));
+}
