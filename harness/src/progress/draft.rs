@@ -279,13 +279,14 @@ impl BuildDraft {
         }
         self.vertices.iter().any(|v| {
             v.name == name
-                && matches!(v.marks.last(), Some(Mark::Error { message }) if !is_cache_import(&v.name, message))
+                && matches!(v.marks.last(), Some(Mark::Error { .. }))
+                && !is_cache_import(&v.name)
         })
     }
 }
 
 /// A failed cache import is reported but does not fail the build.
-fn is_cache_import(name: &str, _message: &str) -> bool {
+fn is_cache_import(name: &str) -> bool {
     name.starts_with("importing cache manifest")
 }
 
