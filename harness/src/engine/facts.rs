@@ -112,8 +112,18 @@ pub(crate) fn parse_versions(output: &str) -> Result<EngineVersions, String> {
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
     });
+    // Debian builds BuildKit without a version stamp: that is no version.
+    let (buildkit, unstamped) = match buildkit {
+        Some(v) if v.starts_with("v0.0.0") => (None, Some(v)),
+        other => (other, None),
+    };
     let buildkit_missing = match (&buildkit, &buildx) {
         (Some(_), _) => None,
+        (None, _) if unstamped.is_some() => Some(format!(
+            "the engine's BuildKit reports `{}`: it was built without a version stamp \
+             (as Debian's packages are)",
+            unstamped.unwrap_or_default()
+        )),
         (None, None) => Some(
             "no buildx to ask, and the engine's API does not report its built-in BuildKit version"
                 .into(),
@@ -302,6 +312,14 @@ mod tests {
             parse_versions(&old).unwrap().buildkit.as_deref(),
             Some("v0.13.2")
         );
+    }
+
+    #[test]
+    fn an_unstamped_buildkit_is_no_version() {
+        let debian = V28.replace("v0.25.1", "v0.0.0+unknown");
+        let v = parse_versions(&debian).unwrap();
+        assert_eq!(v.buildkit, None);
+        assert!(v.buildkit_missing.unwrap().contains("`v0.0.0+unknown`"));
     }
 
     #[test]

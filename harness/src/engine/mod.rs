@@ -14,6 +14,14 @@
 //! [`dind`] (settings, start, privileged fallback), [`exec`] (streamed exec
 //! with timeout), [`facts`] (versions, layers, history), [`context`] (tar
 //! upload), [`cleanup`] (labels, leftovers), [`docker`] (client, test guard).
+//!
+//! Measured on the project's 2-CPU machine (privileged refused, so the
+//! capability fallback; other builds running alongside), with
+//! `cargo test -p harness --test engine_cache -- --ignored --nocapture`:
+//! median time from `Daemon::start` to `docker info` answering over five
+//! fresh dinds is 0.9 s on 20.10.24, 2.6 s on 26.1.5 and 1.6 s on 28.5.2;
+//! seeding the 199 MB runtime base into the registry takes 8.5 to 19 s (the
+//! host daemon compresses every layer), once per run.
 
 mod cleanup;
 mod context;
