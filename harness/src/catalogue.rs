@@ -76,9 +76,7 @@ impl FromStr for ImageMode {
             "official" => Ok(Self::Official),
             "local" => Ok(Self::Local),
             "auto" => Ok(Self::Auto),
-            other => Err(format!(
-                "unknown image mode `{other}`: expected `auto`, `official` or `local`"
-            )),
+            other => Err(format!("unknown image mode `{other}`: expected `auto`, `official` or `local`")),
         }
     }
 }
@@ -122,23 +120,18 @@ pub enum CatalogueError {
 impl Catalogue {
     /// Reads the catalogue from `path`.
     pub fn load(path: &Path) -> Result<Self, CatalogueError> {
-        let text = std::fs::read_to_string(path).map_err(|source| CatalogueError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::parse(&text).map_err(|source| CatalogueError::Parse {
-            path: path.to_owned(),
-            source,
-        })
+        let text =
+            std::fs::read_to_string(path).map_err(|source| CatalogueError::Read { path: path.to_owned(), source })?;
+        Self::parse(&text).map_err(|source| CatalogueError::Parse { path: path.to_owned(), source })
     }
 
     /// Reads the catalogue of the workspace this binary was built from,
     /// or `$HARNESS_CATALOGUE` when set.
     pub fn load_default() -> Result<Self, CatalogueError> {
         let catalogue = Self::load(&default_path())?;
-        catalogue.engine(&catalogue.default_engine).map_err(|_| {
-            CatalogueError::BadDefault(catalogue.default_engine.clone())
-        })?;
+        catalogue
+            .engine(&catalogue.default_engine)
+            .map_err(|_| CatalogueError::BadDefault(catalogue.default_engine.clone()))?;
         Ok(catalogue)
     }
 
@@ -148,13 +141,10 @@ impl Catalogue {
 
     /// Finds an engine by version.
     pub fn engine(&self, version: &str) -> Result<&EngineEntry, CatalogueError> {
-        self.engines
-            .iter()
-            .find(|e| e.version == version)
-            .ok_or_else(|| CatalogueError::UnknownEngine {
-                version: version.to_owned(),
-                known: self.versions(|_| true),
-            })
+        self.engines.iter().find(|e| e.version == version).ok_or_else(|| CatalogueError::UnknownEngine {
+            version: version.to_owned(),
+            known: self.versions(|_| true),
+        })
     }
 
     /// The engines that have an offline stand-in.
@@ -163,12 +153,7 @@ impl Catalogue {
     }
 
     fn versions(&self, keep: impl Fn(&EngineEntry) -> bool) -> String {
-        let names: Vec<&str> = self
-            .engines
-            .iter()
-            .filter(|e| keep(e))
-            .map(|e| e.version.as_str())
-            .collect();
+        let names: Vec<&str> = self.engines.iter().filter(|e| keep(e)).map(|e| e.version.as_str()).collect();
         names.join(", ")
     }
 
@@ -200,9 +185,7 @@ impl Catalogue {
 
 /// `ci/engines.toml` of this workspace, or `$HARNESS_CATALOGUE`.
 pub fn default_path() -> PathBuf {
-    std::env::var_os("HARNESS_CATALOGUE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(CATALOGUE_PATH))
+    std::env::var_os("HARNESS_CATALOGUE").map(PathBuf::from).unwrap_or_else(|| workspace_root().join(CATALOGUE_PATH))
 }
 
 /// The workspace root: `$HARNESS_ROOT`, else the folder this crate was built in.
@@ -230,10 +213,9 @@ impl ImageMode {
             Self::Local => (ResolvedMode::Local, "asked for local stand-ins".into()),
             Self::Auto => match probe("registry-1.docker.io:443", Duration::from_secs(3)) {
                 Ok(()) => (ResolvedMode::Official, "Docker Hub answers".into()),
-                Err(why) => (
-                    ResolvedMode::Local,
-                    format!("Docker Hub does not answer ({why}); using offline stand-ins"),
-                ),
+                Err(why) => {
+                    (ResolvedMode::Local, format!("Docker Hub does not answer ({why}); using offline stand-ins"))
+                }
             },
         }
     }
@@ -309,10 +291,7 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_rejected() {
-        let err = Catalogue::parse(
-            "default_engine = \"1\"\nbogus = 1\n[registry]\nofficial=\"r\"\n",
-        )
-        .unwrap_err();
+        let err = Catalogue::parse("default_engine = \"1\"\nbogus = 1\n[registry]\nofficial=\"r\"\n").unwrap_err();
         assert!(err.to_string().contains("bogus"), "{err}");
     }
 

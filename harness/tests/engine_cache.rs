@@ -32,12 +32,8 @@ async fn second_fresh_daemon_reuses_the_first_ones_inline_cache(#[case] version:
         return;
     };
     let label = RunLabel::unique();
-    let (registry, runtime, seeded_in) =
-        engine_support::registry_with_runtime(&images, &label, true).await;
-    eprintln!(
-        "[{version}] seeded runtime in {:.2}s",
-        seeded_in.as_secs_f64()
-    );
+    let (registry, runtime, seeded_in) = engine_support::registry_with_runtime(&images, &label, true).await;
+    eprintln!("[{version}] seeded runtime in {:.2}s", seeded_in.as_secs_f64());
 
     let context = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -50,10 +46,7 @@ async fn second_fresh_daemon_reuses_the_first_ones_inline_cache(#[case] version:
     .unwrap();
     std::fs::write(context.path().join("hello.txt"), "hello from the harness\n").unwrap();
     let image = format!("{}/cache-test/app:latest", registry.name());
-    let env = [
-        ("IMAGE".to_owned(), image.clone()),
-        ("DOCKER_BUILDKIT".to_owned(), "1".to_owned()),
-    ];
+    let env = [("IMAGE".to_owned(), image.clone()), ("DOCKER_BUILDKIT".to_owned(), "1".to_owned())];
     let logs = engine_support::log_dir(&format!("cache-{version}"));
     let options = || DaemonOptions::default().with_label(label.clone());
 
@@ -73,11 +66,7 @@ async fn second_fresh_daemon_reuses_the_first_ones_inline_cache(#[case] version:
             v.buildkit,
             v.buildkit_missing,
         );
-        assert!(
-            v.engine.starts_with(version),
-            "engine {} is not {version}",
-            v.engine
-        );
+        assert!(v.engine.starts_with(version), "engine {} is not {version}", v.engine);
         assert!(v.cli.starts_with(version), "cli {} is not {version}", v.cli);
         assert_eq!(v.buildx.is_some(), version != "20.10.24", "{v:?}");
         if daemon.fallback_note().is_some() {
@@ -88,23 +77,14 @@ async fn second_fresh_daemon_reuses_the_first_ones_inline_cache(#[case] version:
         let log = logs.join(format!("job-{job}.log"));
         let outcome = daemon.exec(BUILD, &env, &log, BUILD_TIMEOUT).await.unwrap();
         let text = std::fs::read_to_string(&log).unwrap();
-        assert!(
-            outcome.success(),
-            "[{version}] job {job} failed ({outcome:?}):\n{text}"
-        );
+        assert!(outcome.success(), "[{version}] job {job} failed ({outcome:?}):\n{text}");
 
         let builds = progress::parse_path(&log).unwrap();
         let build = builds.last().expect("the log holds a build");
-        let run = build
-            .step("RUN cat /hello.txt")
-            .unwrap_or_else(|| panic!("no RUN step:\n{text}"));
+        let run = build.step("RUN cat /hello.txt").unwrap_or_else(|| panic!("no RUN step:\n{text}"));
         let copy = build.step("COPY hello.txt").expect("a COPY step");
         if job == 1 {
-            assert_eq!(
-                run.outcome,
-                Outcome::Executed,
-                "[{version}] job 1 RUN step:\n{text}"
-            );
+            assert_eq!(run.outcome, Outcome::Executed, "[{version}] job 1 RUN step:\n{text}");
             // A COPY prints nothing, so the parser cannot be sure it ran.
             assert!(
                 matches!(copy.outcome, Outcome::Executed | Outcome::ExecutedUnsure),
@@ -112,22 +92,10 @@ async fn second_fresh_daemon_reuses_the_first_ones_inline_cache(#[case] version:
                 copy.outcome
             );
         } else {
-            assert_eq!(
-                run.outcome,
-                Outcome::Cached,
-                "[{version}] job 2 RUN step:\n{text}"
-            );
-            assert_eq!(
-                copy.outcome,
-                Outcome::Cached,
-                "[{version}] job 2 COPY step:\n{text}"
-            );
+            assert_eq!(run.outcome, Outcome::Cached, "[{version}] job 2 RUN step:\n{text}");
+            assert_eq!(copy.outcome, Outcome::Cached, "[{version}] job 2 COPY step:\n{text}");
         }
-        assert_eq!(
-            text.contains("built-42"),
-            job == 1,
-            "the RUN step printed only in job 1"
-        );
+        assert_eq!(text.contains("built-42"), job == 1, "the RUN step printed only in job 1");
 
         layers.push(daemon.image_layers(&image).await.unwrap());
         let history = daemon.image_history(&image).await.unwrap();
@@ -136,10 +104,7 @@ async fn second_fresh_daemon_reuses_the_first_ones_inline_cache(#[case] version:
         assert_eq!(last.layer.as_ref(), layers[job - 1].last(), "{history:?}");
         daemon.stop().await.unwrap();
     }
-    assert_eq!(
-        layers[0], layers[1],
-        "[{version}] job 2 reused every layer of job 1"
-    );
+    assert_eq!(layers[0], layers[1], "[{version}] job 2 reused every layer of job 1");
 
     registry.stop().await.unwrap();
     let left = harness::engine::leftovers(&label).await.unwrap();
@@ -158,17 +123,12 @@ async fn measure_ready_and_seed_times() {
             return;
         };
         let label = RunLabel::unique();
-        let (registry, _, seeded_in) =
-            engine_support::registry_with_runtime(&images, &label, false).await;
+        let (registry, _, seeded_in) = engine_support::registry_with_runtime(&images, &label, false).await;
         let mut times = Vec::new();
         for _ in 0..5 {
-            let daemon = Daemon::start(
-                &images.dind,
-                &registry,
-                DaemonOptions::default().with_label(label.clone()),
-            )
-            .await
-            .unwrap();
+            let daemon = Daemon::start(&images.dind, &registry, DaemonOptions::default().with_label(label.clone()))
+                .await
+                .unwrap();
             times.push(daemon.ready_after());
             daemon.stop().await.unwrap();
         }
@@ -176,10 +136,7 @@ async fn measure_ready_and_seed_times() {
         eprintln!(
             "{version}: seed {:.2}s; ready {:?} -> median {:.2}s",
             seeded_in.as_secs_f64(),
-            times
-                .iter()
-                .map(|t| format!("{:.2}", t.as_secs_f64()))
-                .collect::<Vec<_>>(),
+            times.iter().map(|t| format!("{:.2}", t.as_secs_f64())).collect::<Vec<_>>(),
             times[2].as_secs_f64()
         );
         registry.stop().await.unwrap();

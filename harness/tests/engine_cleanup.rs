@@ -9,8 +9,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use harness::engine::{
-    existing_volumes, leftovers, sweep, Daemon, DaemonOptions, EngineError, Registry,
-    RegistryOptions, Rights, RunLabel,
+    existing_volumes, leftovers, sweep, Daemon, DaemonOptions, EngineError, Registry, RegistryOptions, Rights, RunLabel,
 };
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -20,22 +19,11 @@ const CHILD_LABEL_ENV: &str = "HARNESS_ENGINE_CTRL_C_LABEL";
 
 /// Starts a registry and a dind; returns them with every volume they use.
 async fn start_both(label: &RunLabel) -> (Registry, Daemon, Vec<String>) {
-    let images = engine_support::stand_in(VERSION)
-        .await
-        .expect("checked by the caller");
-    let registry = Registry::start(
-        &images.registry,
-        RegistryOptions::default().with_label(label.clone()),
-    )
-    .await
-    .unwrap();
-    let daemon = Daemon::start(
-        &images.dind,
-        &registry,
-        DaemonOptions::default().with_label(label.clone()),
-    )
-    .await
-    .unwrap();
+    let images = engine_support::stand_in(VERSION).await.expect("checked by the caller");
+    let registry =
+        Registry::start(&images.registry, RegistryOptions::default().with_label(label.clone())).await.unwrap();
+    let daemon =
+        Daemon::start(&images.dind, &registry, DaemonOptions::default().with_label(label.clone())).await.unwrap();
     let volumes = [registry.volumes(), daemon.volumes()].concat();
     (registry, daemon, volumes)
 }
@@ -53,18 +41,11 @@ async fn assert_clean(label: &RunLabel, volumes: &[String]) {
 }
 
 async fn counted_start(label: &RunLabel) -> (Registry, Daemon, Vec<String>) {
-    assert!(
-        leftovers(label).await.unwrap().is_empty(),
-        "a fresh label owns nothing"
-    );
+    assert!(leftovers(label).await.unwrap().is_empty(), "a fresh label owns nothing");
     let (registry, daemon, volumes) = start_both(label).await;
     let during = leftovers(label).await.unwrap();
     assert_eq!(during.containers.len(), 2, "registry and dind: {during:?}");
-    assert_eq!(
-        volumes.len(),
-        2,
-        "registry storage and dind data: {volumes:?}"
-    );
+    assert_eq!(volumes.len(), 2, "registry storage and dind data: {volumes:?}");
     assert_eq!(existing_volumes(&volumes).await.unwrap(), volumes);
     (registry, daemon, volumes)
 }
@@ -117,20 +98,14 @@ async fn failed_starts_leave_nothing() {
         return;
     };
     let label = RunLabel::unique();
-    let registry = Registry::start(
-        &images.registry,
-        RegistryOptions::default().with_label(label.clone()),
-    )
-    .await
-    .unwrap();
+    let registry =
+        Registry::start(&images.registry, RegistryOptions::default().with_label(label.clone())).await.unwrap();
 
     // dockerd refuses the flag and exits: the error carries its log.
     let err = Daemon::start(
         &images.dind,
         &registry,
-        DaemonOptions::default()
-            .with_label(label.clone())
-            .with_extra_flags(["--no-such-flag"]),
+        DaemonOptions::default().with_label(label.clone()).with_extra_flags(["--no-such-flag"]),
     )
     .await
     .unwrap_err();
@@ -138,13 +113,10 @@ async fn failed_starts_leave_nothing() {
     assert!(err.to_string().contains("no-such-flag"), "{err}");
 
     // A missing image is refused before anything is created.
-    let err = Daemon::start(
-        "harness/dind:0.0.0-missing",
-        &registry,
-        DaemonOptions::default().with_label(label.clone()),
-    )
-    .await
-    .unwrap_err();
+    let err =
+        Daemon::start("harness/dind:0.0.0-missing", &registry, DaemonOptions::default().with_label(label.clone()))
+            .await
+            .unwrap_err();
     assert!(err.to_string().contains("make images"), "{err}");
 
     let volumes = registry.volumes().to_vec();
@@ -161,19 +133,10 @@ async fn explicit_privileged_either_runs_or_fails_cleanly() {
         return;
     };
     let label = RunLabel::unique();
-    let registry = Registry::start(
-        &images.registry,
-        RegistryOptions::default().with_label(label.clone()),
-    )
-    .await
-    .unwrap();
-    let auto = Daemon::start(
-        &images.dind,
-        &registry,
-        DaemonOptions::default().with_label(label.clone()),
-    )
-    .await
-    .unwrap();
+    let registry =
+        Registry::start(&images.registry, RegistryOptions::default().with_label(label.clone())).await.unwrap();
+    let auto =
+        Daemon::start(&images.dind, &registry, DaemonOptions::default().with_label(label.clone())).await.unwrap();
     let refused = auto.fallback_note().is_some();
     eprintln!("auto chose {:?}: {:?}", auto.rights(), auto.fallback_note());
     auto.stop().await.unwrap();
@@ -181,9 +144,7 @@ async fn explicit_privileged_either_runs_or_fails_cleanly() {
     let privileged = Daemon::start(
         &images.dind,
         &registry,
-        DaemonOptions::default()
-            .with_label(label.clone())
-            .with_rights(Rights::Privileged),
+        DaemonOptions::default().with_label(label.clone()).with_rights(Rights::Privileged),
     )
     .await;
     match (refused, privileged) {
@@ -209,13 +170,7 @@ async fn ctrl_c_removes_containers_and_volumes() {
     }
     let label = RunLabel::unique();
     let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "ctrl_c_child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["ctrl_c_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
         .env(CHILD_LABEL_ENV, label.value())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -237,10 +192,7 @@ async fn ctrl_c_removes_containers_and_volumes() {
     assert_eq!(leftovers(&label).await.unwrap().containers.len(), 2);
 
     let pid = child.id().unwrap().to_string();
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap();
+    let status = std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap();
     assert!(status.success());
     let exit = tokio::time::timeout(Duration::from_secs(60), child.wait())
         .await

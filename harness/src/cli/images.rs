@@ -90,8 +90,5 @@ fn select(plan: Vec<images::ImageSpec>, only: &[String]) -> anyhow::Result<Vec<i
             images::Recipe::Rootfs { .. } => None,
         })
         .collect();
-    Ok(plan
-        .into_iter()
-        .filter(|spec| only.contains(&spec.name) || bases.contains(&spec.hashed))
-        .collect())
+    Ok(plan.into_iter().filter(|spec| only.contains(&spec.name) || bases.contains(&spec.hashed)).collect())
 }

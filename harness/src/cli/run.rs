@@ -65,7 +65,9 @@ pub fn run(args: Args) -> CliResult {
     let engines = pick_engines(&args, &catalogue, mode).map_err(CliError::bad_input)?;
     let out = args.out.clone().unwrap_or_else(|| root.join(".harness/runs").join(timestamp()));
 
-    let runtime = tokio::runtime::Runtime::new().context("failed to start the async runtime").map_err(CliError::infrastructure)?;
+    let runtime = tokio::runtime::Runtime::new()
+        .context("failed to start the async runtime")
+        .map_err(CliError::infrastructure)?;
     let mut reports: Vec<RunReport> = Vec::new();
     let label = RunLabel::current();
     for scenario in &scenarios {

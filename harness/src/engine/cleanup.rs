@@ -12,8 +12,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use testcontainers::bollard::query_parameters::{
-    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
-    RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
+    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder,
+    RemoveVolumeOptionsBuilder,
 };
 use testcontainers::bollard::Docker;
 
@@ -41,25 +41,16 @@ impl RunLabel {
     pub fn unique() -> Self {
         use std::sync::atomic::{AtomicU32, Ordering};
         static NEXT: AtomicU32 = AtomicU32::new(0);
-        let millis = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis());
-        Self(format!(
-            "{:x}-{}-{}",
-            millis,
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ))
+        let millis = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+        Self(format!("{:x}-{}-{}", millis, std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)))
     }
 
     /// An explicit id (lower-case letters, digits, `-` and `.` only, so it is
     /// usable in container names).
     pub fn new(id: impl Into<String>) -> Result<Self, EngineError> {
         let id = id.into();
-        let ok = !id.is_empty()
-            && id
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+        let ok =
+            !id.is_empty() && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
         if ok {
             Ok(Self(id))
         } else {
@@ -123,10 +114,7 @@ pub async fn sweep(label: &RunLabel) -> Result<Leftovers, EngineError> {
     let docker = docker::client().await?;
     let found = list(&docker, label).await?;
     for id in &found.containers {
-        let options = RemoveContainerOptionsBuilder::new()
-            .force(true)
-            .v(true)
-            .build();
+        let options = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
         docker
             .remove_container(id, Some(options))
             .await
@@ -154,21 +142,14 @@ pub async fn sweep(label: &RunLabel) -> Result<Leftovers, EngineError> {
 async fn list(docker: &Docker, label: &RunLabel) -> Result<Leftovers, EngineError> {
     let filters = HashMap::from([("label".to_owned(), vec![label.filter()])]);
     let containers = docker
-        .list_containers(Some(
-            ListContainersOptionsBuilder::new()
-                .all(true)
-                .filters(&filters)
-                .build(),
-        ))
+        .list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&filters).build()))
         .await
         .map_err(|e| EngineError::docker("list containers", e))?
         .into_iter()
         .filter_map(|c| c.id)
         .collect();
     let volumes = docker
-        .list_volumes(Some(
-            ListVolumesOptionsBuilder::new().filters(&filters).build(),
-        ))
+        .list_volumes(Some(ListVolumesOptionsBuilder::new().filters(&filters).build()))
         .await
         .map_err(|e| EngineError::docker("list volumes", e))?
         .volumes
@@ -177,19 +158,13 @@ async fn list(docker: &Docker, label: &RunLabel) -> Result<Leftovers, EngineErro
         .map(|v| v.name)
         .collect();
     let networks = docker
-        .list_networks(Some(
-            ListNetworksOptionsBuilder::new().filters(&filters).build(),
-        ))
+        .list_networks(Some(ListNetworksOptionsBuilder::new().filters(&filters).build()))
         .await
         .map_err(|e| EngineError::docker("list networks", e))?
         .into_iter()
         .filter_map(|n| n.id)
         .collect();
-    Ok(Leftovers {
-        containers,
-        volumes,
-        networks,
-    })
+    Ok(Leftovers { containers, volumes, networks })
 }
 
 /// Treats "no such ..." as done: something else removed it first.
@@ -197,20 +172,14 @@ pub(crate) fn ignore_missing(
     e: testcontainers::bollard::errors::Error,
 ) -> Result<(), testcontainers::bollard::errors::Error> {
     match e {
-        testcontainers::bollard::errors::Error::DockerResponseServerError {
-            status_code: 404,
-            ..
-        } => Ok(()),
+        testcontainers::bollard::errors::Error::DockerResponseServerError { status_code: 404, .. } => Ok(()),
         e => Err(e),
     }
 }
 
 /// Names of the volumes mounted in a container (its anonymous volumes among
 /// them), so callers can prove they are gone after the container is.
-pub(crate) async fn container_volumes(
-    docker: &Docker,
-    id: &str,
-) -> Result<Vec<String>, EngineError> {
+pub(crate) async fn container_volumes(docker: &Docker, id: &str) -> Result<Vec<String>, EngineError> {
     let inspect = docker
         .inspect_container(id, None)
         .await
@@ -219,11 +188,7 @@ pub(crate) async fn container_volumes(
         .mounts
         .unwrap_or_default()
         .into_iter()
-        .filter(|m| {
-            m.typ
-                .as_ref()
-                .is_some_and(|t| t.to_string().eq_ignore_ascii_case("volume"))
-        })
+        .filter(|m| m.typ.as_ref().is_some_and(|t| t.to_string().eq_ignore_ascii_case("volume")))
         .filter_map(|m| m.name)
         .collect())
 }
@@ -235,10 +200,7 @@ pub async fn existing_volumes(names: &[String]) -> Result<Vec<String>, EngineErr
     for name in names {
         match docker.inspect_volume(name).await {
             Ok(_) => out.push(name.clone()),
-            Err(testcontainers::bollard::errors::Error::DockerResponseServerError {
-                status_code: 404,
-                ..
-            }) => {}
+            Err(testcontainers::bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {}
             Err(e) => return Err(EngineError::docker(format!("inspect volume `{name}`"), e)),
         }
     }

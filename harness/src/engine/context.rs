@@ -18,10 +18,7 @@ use super::error::Source;
 pub(crate) fn pack(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
     let meta = std::fs::metadata(dir)?;
     if !meta.is_dir() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a directory",
-        ));
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a directory"));
     }
     let file = tempfile::NamedTempFile::new()?;
     let mut builder = tar::Builder::new(file.reopen()?);
@@ -32,12 +29,7 @@ pub(crate) fn pack(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
 }
 
 /// Uploads `dir`'s contents to the existing folder `dest` of `container`.
-pub(crate) async fn upload(
-    docker: &Docker,
-    container: &str,
-    dir: &Path,
-    dest: &str,
-) -> Result<(), Source> {
+pub(crate) async fn upload(docker: &Docker, container: &str, dir: &Path, dest: &str) -> Result<(), Source> {
     let owned = dir.to_path_buf();
     let packed = tokio::task::spawn_blocking(move || pack(&owned)).await??;
     let file = tokio::fs::File::open(packed.path()).await?;
@@ -52,9 +44,7 @@ pub(crate) async fn upload(
         }
     });
     let options = UploadToContainerOptionsBuilder::new().path(dest).build();
-    docker
-        .upload_to_container(container, Some(options), body_try_stream(chunks))
-        .await?;
+    docker.upload_to_container(container, Some(options), body_try_stream(chunks)).await?;
     drop(packed);
     Ok(())
 }
@@ -70,11 +60,7 @@ mod tests {
         std::fs::create_dir(dir.path().join("src")).unwrap();
         std::fs::write(dir.path().join("src/main.rs"), "fn main() {}").unwrap();
         std::fs::write(dir.path().join("run.sh"), "#!/bin/sh").unwrap();
-        std::fs::set_permissions(
-            dir.path().join("run.sh"),
-            std::fs::Permissions::from_mode(0o755),
-        )
-        .unwrap();
+        std::fs::set_permissions(dir.path().join("run.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
         std::os::unix::fs::symlink("src/main.rs", dir.path().join("link")).unwrap();
 
         let packed = pack(dir.path()).unwrap();
@@ -88,14 +74,8 @@ mod tests {
             seen.push((path, kind.is_symlink(), mode));
         }
         assert!(seen.iter().any(|(p, _, _)| p == "src/main.rs"), "{seen:?}");
-        assert!(
-            seen.iter().any(|(p, link, _)| p == "link" && *link),
-            "{seen:?}"
-        );
-        assert!(
-            seen.iter().any(|(p, _, m)| p == "run.sh" && *m == 0o755),
-            "{seen:?}"
-        );
+        assert!(seen.iter().any(|(p, link, _)| p == "link" && *link), "{seen:?}");
+        assert!(seen.iter().any(|(p, _, m)| p == "run.sh" && *m == 0o755), "{seen:?}");
         assert!(pack(&dir.path().join("run.sh")).is_err());
     }
 }

@@ -128,19 +128,14 @@ impl DaemonOptions {
 
     /// dockerd's arguments (the dind entrypoint passes them on).
     pub(crate) fn dockerd_flags(&self) -> Vec<String> {
-        self.dns
-            .iter()
-            .map(|ip| format!("--dns={ip}"))
-            .chain(self.extra_flags.iter().cloned())
-            .collect()
+        self.dns.iter().map(|ip| format!("--dns={ip}")).chain(self.extra_flags.iter().cloned()).collect()
     }
 
     /// `/etc/docker/daemon.json`: the image store is always said explicitly,
     /// so an engine whose default differs (29 turns it on) still matches
     /// the matrix cell.
     pub(crate) fn daemon_json(&self) -> String {
-        serde_json::json!({ "features": { "containerd-snapshotter": self.containerd_store } })
-            .to_string()
+        serde_json::json!({ "features": { "containerd-snapshotter": self.containerd_store } }).to_string()
     }
 }
 
@@ -160,10 +155,7 @@ pub(crate) fn apply_rights(rights: Rights, hc: &mut HostConfig) {
             hc.privileged = Some(false);
             hc.cap_add = Some(vec!["ALL".into()]);
             hc.cap_drop = Some(vec!["SYS_RESOURCE".into()]);
-            hc.security_opt = Some(vec![
-                "seccomp=unconfined".into(),
-                "apparmor=unconfined".into(),
-            ]);
+            hc.security_opt = Some(vec!["seccomp=unconfined".into(), "apparmor=unconfined".into()]);
             // The CLI's `systempaths=unconfined`, which the API does not know.
             hc.masked_paths = Some(Vec::new());
             hc.readonly_paths = Some(Vec::new());
@@ -198,63 +190,31 @@ pub(crate) fn is_refusal(message: &str) -> bool {
 /// process: `Some(reason)` when refused.
 static PRIVILEGED_REFUSED: OnceCell<Option<String>> = OnceCell::const_new();
 
-async fn privileged_refusal(
-    docker: &Docker,
-    image: &str,
-    label: &RunLabel,
-) -> Result<Option<String>, EngineError> {
-    PRIVILEGED_REFUSED
-        .get_or_try_init(|| probe_privileged(docker, image, label))
-        .await
-        .cloned()
+async fn privileged_refusal(docker: &Docker, image: &str, label: &RunLabel) -> Result<Option<String>, EngineError> {
+    PRIVILEGED_REFUSED.get_or_try_init(|| probe_privileged(docker, image, label)).await.cloned()
 }
 
 /// Starts `true` from `image` with `--privileged` (plain bollard: a refused
 /// start must not leave a stale entry in testcontainers' watchdog).
-async fn probe_privileged(
-    docker: &Docker,
-    image: &str,
-    label: &RunLabel,
-) -> Result<Option<String>, EngineError> {
+async fn probe_privileged(docker: &Docker, image: &str, label: &RunLabel) -> Result<Option<String>, EngineError> {
     let name = format!("harness-{label}-probe-{}", next_id());
     let body = ContainerCreateBody {
         image: Some(image.to_owned()),
         entrypoint: Some(vec!["true".into()]),
         cmd: Some(Vec::new()),
         labels: Some(
-            [
-                (RUN_LABEL.to_owned(), label.value().to_owned()),
-                (ROLE_LABEL.to_owned(), "probe".to_owned()),
-            ]
-            .into(),
+            [(RUN_LABEL.to_owned(), label.value().to_owned()), (ROLE_LABEL.to_owned(), "probe".to_owned())].into(),
         ),
-        host_config: Some(HostConfig {
-            privileged: Some(true),
-            ..Default::default()
-        }),
+        host_config: Some(HostConfig { privileged: Some(true), ..Default::default() }),
         ..Default::default()
     };
     docker
-        .create_container(
-            Some(CreateContainerOptionsBuilder::new().name(&name).build()),
-            body,
-        )
+        .create_container(Some(CreateContainerOptionsBuilder::new().name(&name).build()), body)
         .await
-        .map_err(|e| {
-            EngineError::docker(format!("create the privileged probe from `{image}`"), e)
-        })?;
+        .map_err(|e| EngineError::docker(format!("create the privileged probe from `{image}`"), e))?;
     let started = docker.start_container(&name, None).await;
-    let _ = docker
-        .remove_container(
-            &name,
-            Some(
-                RemoveContainerOptionsBuilder::new()
-                    .force(true)
-                    .v(true)
-                    .build(),
-            ),
-        )
-        .await;
+    let _ =
+        docker.remove_container(&name, Some(RemoveContainerOptionsBuilder::new().force(true).v(true).build())).await;
     match started {
         Ok(()) => Ok(None),
         Err(e) if is_refusal(&e.to_string()) => Ok(Some(e.to_string())),
@@ -290,11 +250,7 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `image` (a dind from the catalogue) wired to `registry`, and
     /// waits until `docker info` answers inside it.
-    pub async fn start(
-        image: &str,
-        registry: &Registry,
-        opts: DaemonOptions,
-    ) -> Result<Daemon, EngineError> {
+    pub async fn start(image: &str, registry: &Registry, opts: DaemonOptions) -> Result<Daemon, EngineError> {
         let started = Instant::now();
         let docker = docker::client().await?;
         docker::ensure_image(&docker, image, opts.allow_pull).await?;
@@ -319,21 +275,14 @@ impl Daemon {
 
         let container = launch(&docker, image, registry, &opts, rights).await?;
         let counter = AtomicU64::new(0);
-        let target = Target {
-            docker: &docker,
-            container: container.id(),
-            image,
-            counter: &counter,
-        };
+        let target = Target { docker: &docker, container: container.id(), image, counter: &counter };
         wait_ready(&docker, &target, opts.ready_timeout).await?;
         let ready_after = started.elapsed();
 
         check_dns(&target, &opts).await?;
         let versions = versions(&target).await?;
         if opts.containerd_store && !versions.containerd_store {
-            return Err(EngineError::ContainerdStoreUnavailable {
-                image: image.to_owned(),
-            });
+            return Err(EngineError::ContainerdStoreUnavailable { image: image.to_owned() });
         }
         let volumes = cleanup::container_volumes(&docker, container.id()).await?;
         let daemon = Daemon {
@@ -355,12 +304,7 @@ impl Daemon {
     }
 
     fn target(&self) -> Target<'_> {
-        Target {
-            docker: &self.docker,
-            container: self.container.id(),
-            image: &self.image,
-            counter: &self.exec_counter,
-        }
+        Target { docker: &self.docker, container: self.container.id(), image: &self.image, counter: &self.exec_counter }
     }
 
     /// Engine, CLI, buildx and BuildKit versions of this daemon.
@@ -451,40 +395,27 @@ impl Daemon {
     /// Pulls `reference` into the daemon (from the run's registry).
     pub async fn pull(&self, reference: &str) -> Result<(), EngineError> {
         self.target()
-            .check(
-                &format!("docker pull --quiet '{}'", quote(reference)),
-                Duration::from_secs(600),
-            )
+            .check(&format!("docker pull --quiet '{}'", quote(reference)), Duration::from_secs(600))
             .await
             .map(drop)
     }
 
     /// Copies the contents of `host_dir` into `dest` (created if missing).
     pub async fn copy_dir(&self, host_dir: &Path, dest: &str) -> Result<(), EngineError> {
-        self.target()
-            .check(&format!("mkdir -p '{}'", quote(dest)), SHORT)
-            .await?;
-        context::upload(&self.docker, self.container.id(), host_dir, dest)
-            .await
-            .map_err(|source| EngineError::Copy {
-                image: self.image.clone(),
-                dir: host_dir.to_path_buf(),
-                dest: dest.to_owned(),
-                source,
-            })
+        self.target().check(&format!("mkdir -p '{}'", quote(dest)), SHORT).await?;
+        context::upload(&self.docker, self.container.id(), host_dir, dest).await.map_err(|source| EngineError::Copy {
+            image: self.image.clone(),
+            dir: host_dir.to_path_buf(),
+            dest: dest.to_owned(),
+            source,
+        })
     }
 
     /// The image's layers (RootFS diff ids), base first.
     pub async fn image_layers(&self, image: &str) -> Result<Vec<String>, EngineError> {
         let out = self
             .target()
-            .check(
-                &format!(
-                    "docker image inspect --format '{{{{json .RootFS.Layers}}}}' '{}'",
-                    quote(image)
-                ),
-                SHORT,
-            )
+            .check(&format!("docker image inspect --format '{{{{json .RootFS.Layers}}}}' '{}'", quote(image)), SHORT)
             .await?;
         facts::parse_layers(&out).map_err(|detail| self.facts_error(image, "layers", detail))
     }
@@ -496,10 +427,7 @@ impl Daemon {
         let id_and_arch = self
             .target()
             .check(
-                &format!(
-                    "docker image inspect --format '{{{{.Id}}}} {{{{.Architecture}}}}' '{}'",
-                    quote(image)
-                ),
+                &format!("docker image inspect --format '{{{{.Id}}}} {{{{.Architecture}}}}' '{}'", quote(image)),
                 SHORT,
             )
             .await?;
@@ -507,20 +435,12 @@ impl Daemon {
             .trim()
             .split_once(' ')
             .map(|(d, a)| (d.to_owned(), a.to_owned()))
-            .ok_or_else(|| {
-                self.facts_error(
-                    image,
-                    "history",
-                    format!("odd inspect output `{id_and_arch}`"),
-                )
-            })?;
+            .ok_or_else(|| self.facts_error(image, "history", format!("odd inspect output `{id_and_arch}`")))?;
         // index -> manifest -> config at most.
         for _ in 0..4 {
             let script = format!("set -- '{}'\n{}", quote(&digest), facts::READ_BLOB_SCRIPT);
             let blob = self.target().check(&script, SHORT).await?;
-            match facts::read_blob(&blob, &arch)
-                .map_err(|d| self.facts_error(image, "history", d))?
-            {
+            match facts::read_blob(&blob, &arch).map_err(|d| self.facts_error(image, "history", d))? {
                 Blob::Config(entries) => return Ok(entries),
                 Blob::Next(next) => digest = next,
             }
@@ -529,12 +449,7 @@ impl Daemon {
     }
 
     fn facts_error(&self, reference: &str, what: &'static str, detail: String) -> EngineError {
-        EngineError::Facts {
-            image: self.image.clone(),
-            reference: reference.to_owned(),
-            what,
-            detail,
-        }
+        EngineError::Facts { image: self.image.clone(), reference: reference.to_owned(), what, detail }
     }
 
     /// Stops dockerd (so it can tidy its nested containers) and removes the
@@ -544,10 +459,7 @@ impl Daemon {
         if let Err(e) = self.container.stop_with_timeout(Some(10)).await {
             tracing::debug!("stopping dind {id} failed, removing it anyway: {e}");
         }
-        self.container
-            .rm()
-            .await
-            .map_err(|e| EngineError::docker(format!("remove dind container `{id}`"), e))
+        self.container.rm().await.map_err(|e| EngineError::docker(format!("remove dind container `{id}`"), e))
     }
 }
 
@@ -586,10 +498,7 @@ async fn launch(
         .with_env_var("DOCKER_TLS_CERTDIR", "")
         .with_mount(testcontainers::core::Mount::volume_mount("", DATA_ROOT))
         .with_host(registry.hostname(), Host::Addr(registry.bridge_ip()))
-        .with_copy_to(
-            format!("/etc/docker/certs.d/{}/ca.crt", registry.name()),
-            registry.ca_pem().as_bytes().to_vec(),
-        )
+        .with_copy_to(format!("/etc/docker/certs.d/{}/ca.crt", registry.name()), registry.ca_pem().as_bytes().to_vec())
         .with_copy_to("/etc/docker/daemon.json", opts.daemon_json().into_bytes())
         .with_startup_timeout(Duration::from_secs(60))
         .with_host_config_modifier(move |hc| apply_rights(rights, hc));
@@ -597,29 +506,16 @@ async fn launch(
         Ok(container) => Ok(container),
         Err(e) => {
             remove_by_name(docker, &container_name).await;
-            Err(EngineError::StartDind {
-                image: image.to_owned(),
-                source: Box::new(e),
-            })
+            Err(EngineError::StartDind { image: image.to_owned(), source: Box::new(e) })
         }
     }
 }
 
 /// Polls `docker info` inside the dind until it answers.
-async fn wait_ready(
-    docker: &Docker,
-    target: &Target<'_>,
-    timeout: Duration,
-) -> Result<(), EngineError> {
+async fn wait_ready(docker: &Docker, target: &Target<'_>, timeout: Duration) -> Result<(), EngineError> {
     let give_up = Instant::now() + timeout;
     loop {
-        let answered = target
-            .capture(
-                "docker info --format '{{.ServerVersion}}' >/dev/null 2>&1",
-                &[],
-                SHORT,
-            )
-            .await;
+        let answered = target.capture("docker info --format '{{.ServerVersion}}' >/dev/null 2>&1", &[], SHORT).await;
         match answered {
             Ok(out) if out.success() => return Ok(()),
             Ok(_) => {}
@@ -645,20 +541,11 @@ async fn wait_ready(
 }
 
 async fn is_running(docker: &Docker, id: &str) -> bool {
-    docker
-        .inspect_container(id, None)
-        .await
-        .ok()
-        .and_then(|i| i.state?.running)
-        .unwrap_or(false)
+    docker.inspect_container(id, None).await.ok().and_then(|i| i.state?.running).unwrap_or(false)
 }
 
 async fn tail_logs(docker: &Docker, id: &str) -> String {
-    let options = LogsOptionsBuilder::new()
-        .stdout(true)
-        .stderr(true)
-        .tail("30")
-        .build();
+    let options = LogsOptionsBuilder::new().stdout(true).stderr(true).tail("30").build();
     let mut logs = docker.logs(id, Some(options));
     let mut out = String::new();
     while let Some(Ok(chunk)) = logs.next().await {
@@ -684,11 +571,7 @@ async fn check_dns(target: &Target<'_>, opts: &DaemonOptions) -> Result<(), Engi
             resolvers: if servers.is_empty() {
                 "none".into()
             } else {
-                servers
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                servers.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
             },
         })
     }
@@ -748,13 +631,7 @@ mod tests {
         assert_eq!(hc.privileged, Some(false));
         assert_eq!(hc.cap_add, Some(vec!["ALL".to_owned()]));
         assert_eq!(hc.cap_drop, Some(vec!["SYS_RESOURCE".to_owned()]));
-        assert_eq!(
-            hc.security_opt,
-            Some(vec![
-                "seccomp=unconfined".to_owned(),
-                "apparmor=unconfined".to_owned()
-            ])
-        );
+        assert_eq!(hc.security_opt, Some(vec!["seccomp=unconfined".to_owned(), "apparmor=unconfined".to_owned()]));
         assert_eq!(hc.masked_paths, Some(vec![]));
         assert_eq!(hc.readonly_paths, Some(vec![]));
         let mounts = hc.mounts.unwrap();
@@ -767,14 +644,8 @@ mod tests {
 
     #[test]
     fn auto_tries_privileged_first_unless_the_host_refused_it() {
-        assert_eq!(
-            plan(Rights::Auto, None),
-            [Rights::Privileged, Rights::Capabilities]
-        );
-        assert_eq!(
-            plan(Rights::Auto, Some(false)),
-            [Rights::Privileged, Rights::Capabilities]
-        );
+        assert_eq!(plan(Rights::Auto, None), [Rights::Privileged, Rights::Capabilities]);
+        assert_eq!(plan(Rights::Auto, Some(false)), [Rights::Privileged, Rights::Capabilities]);
         assert_eq!(plan(Rights::Auto, Some(true)), [Rights::Capabilities]);
         assert_eq!(plan(Rights::Privileged, Some(true)), [Rights::Privileged]);
         assert_eq!(plan(Rights::Capabilities, None), [Rights::Capabilities]);
@@ -797,27 +668,14 @@ mod tests {
             .with_dns(["10.0.0.53".parse().unwrap()])
             .with_extra_flags(["--debug"]);
         assert_eq!(opts.dockerd_flags(), ["--dns=10.0.0.53", "--debug"]);
-        assert_eq!(
-            opts.daemon_json(),
-            r#"{"features":{"containerd-snapshotter":true}}"#
-        );
-        assert_eq!(
-            DaemonOptions::default().daemon_json(),
-            r#"{"features":{"containerd-snapshotter":false}}"#
-        );
+        assert_eq!(opts.daemon_json(), r#"{"features":{"containerd-snapshotter":true}}"#);
+        assert_eq!(DaemonOptions::default().daemon_json(), r#"{"features":{"containerd-snapshotter":false}}"#);
     }
 
     #[test]
     fn nameservers_are_read_from_resolv_conf() {
-        let conf =
-            "# generated\nnameserver 10.255.255.53\nnameserver ::1\nsearch x\noptions ndots:0\n";
-        assert_eq!(
-            nameservers(conf),
-            [
-                "10.255.255.53".parse::<IpAddr>().unwrap(),
-                "::1".parse().unwrap()
-            ]
-        );
+        let conf = "# generated\nnameserver 10.255.255.53\nnameserver ::1\nsearch x\noptions ndots:0\n";
+        assert_eq!(nameservers(conf), ["10.255.255.53".parse::<IpAddr>().unwrap(), "::1".parse().unwrap()]);
     }
 
     #[test]

@@ -19,53 +19,36 @@ pub const SKIP_ENV: &str = "HARNESS_SKIP_DOCKER_TESTS";
 /// API version negotiated down to what the daemon speaks (20.10 is 1.41).
 pub(crate) async fn client() -> Result<Docker, EngineError> {
     let docker = Docker::connect_with_defaults().map_err(EngineError::Connect)?;
-    docker
-        .negotiate_version()
-        .await
-        .map_err(EngineError::Connect)
+    docker.negotiate_version().await.map_err(EngineError::Connect)
 }
 
 /// Whether `image` is present on the host daemon.
 pub(crate) async fn has_image(docker: &Docker, image: &str) -> Result<bool, EngineError> {
     match docker.inspect_image(image).await {
         Ok(_) => Ok(true),
-        Err(testcontainers::bollard::errors::Error::DockerResponseServerError {
-            status_code: 404,
-            ..
-        }) => Ok(false),
+        Err(testcontainers::bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(false),
         Err(e) => Err(EngineError::docker(format!("inspect image `{image}`"), e)),
     }
 }
 
 /// Refuses to let testcontainers pull `image` unless pulling is allowed: the
 /// offline stand-ins must be built, never fetched from a public registry.
-pub(crate) async fn ensure_image(
-    docker: &Docker,
-    image: &str,
-    allow_pull: bool,
-) -> Result<(), EngineError> {
+pub(crate) async fn ensure_image(docker: &Docker, image: &str, allow_pull: bool) -> Result<(), EngineError> {
     if allow_pull || has_image(docker, image).await? {
         Ok(())
     } else {
-        Err(EngineError::ImageMissing {
-            image: image.to_owned(),
-        })
+        Err(EngineError::ImageMissing { image: image.to_owned() })
     }
 }
 
 /// Splits `name[:tag]` for testcontainers' `GenericImage` (default `latest`).
 pub(crate) fn split_reference(reference: &str) -> Result<(String, String), EngineError> {
-    let bad = |why: &str| EngineError::BadReference {
-        reference: reference.to_owned(),
-        why: why.to_owned(),
-    };
+    let bad = |why: &str| EngineError::BadReference { reference: reference.to_owned(), why: why.to_owned() };
     if reference.is_empty() {
         return Err(bad("it is empty"));
     }
     if reference.contains('@') {
-        return Err(bad(
-            "digest references are not supported here; use name:tag",
-        ));
+        return Err(bad("digest references are not supported here; use name:tag"));
     }
     let last_slash = reference.rfind('/').map_or(0, |i| i + 1);
     match reference[last_slash..].rfind(':') {
@@ -98,11 +81,7 @@ pub async fn require_docker() -> bool {
         "no Docker daemon answers: {why}\n\
          start one with `ci/docker-up` (as root on Debian it installs and starts dockerd), \
          or point DOCKER_HOST at a daemon{}",
-        if ci {
-            ""
-        } else {
-            "; to skip Docker tests locally set HARNESS_SKIP_DOCKER_TESTS=1"
-        }
+        if ci { "" } else { "; to skip Docker tests locally set HARNESS_SKIP_DOCKER_TESTS=1" }
     );
 }
 
@@ -112,10 +91,7 @@ pub async fn require_images(images: &[&str]) {
     let docker = client().await.expect("Docker answered a moment ago");
     let mut missing = Vec::new();
     for image in images {
-        if !has_image(&docker, image)
-            .await
-            .expect("inspecting an image")
-        {
+        if !has_image(&docker, image).await.expect("inspecting an image") {
             missing.push(*image);
         }
     }
@@ -127,12 +103,7 @@ pub async fn require_images(images: &[&str]) {
 }
 
 async fn ping() -> Result<(), EngineError> {
-    client()
-        .await?
-        .ping()
-        .await
-        .map(drop)
-        .map_err(EngineError::Connect)
+    client().await?.ping().await.map(drop).map_err(EngineError::Connect)
 }
 
 /// `error: cause: cause` on one line.
@@ -154,19 +125,10 @@ mod tests {
     #[test]
     fn references_split_on_the_last_colon_after_the_last_slash() {
         let split = |r| split_reference(r).unwrap();
-        assert_eq!(
-            split("harness/dind:26.1.5"),
-            ("harness/dind".into(), "26.1.5".into())
-        );
+        assert_eq!(split("harness/dind:26.1.5"), ("harness/dind".into(), "26.1.5".into()));
         assert_eq!(split("registry:2"), ("registry".into(), "2".into()));
-        assert_eq!(
-            split("localhost:5000/a/b"),
-            ("localhost:5000/a/b".into(), "latest".into())
-        );
-        assert_eq!(
-            split("localhost:5000/a:t"),
-            ("localhost:5000/a".into(), "t".into())
-        );
+        assert_eq!(split("localhost:5000/a/b"), ("localhost:5000/a/b".into(), "latest".into()));
+        assert_eq!(split("localhost:5000/a:t"), ("localhost:5000/a".into(), "t".into()));
         let msg = split_reference("a@sha256:00").unwrap_err().to_string();
         assert!(msg.contains("digest references"), "{msg}");
     }

@@ -49,11 +49,7 @@ pub enum EngineError {
         "dind `{image}` did not answer `docker info` within {:.1}s; last daemon log lines:\n{logs}",
         waited.as_secs_f64()
     )]
-    NotReady {
-        image: String,
-        waited: Duration,
-        logs: String,
-    },
+    NotReady { image: String, waited: Duration, logs: String },
 
     #[error("dind `{image}` stopped before it was ready; last daemon log lines:\n{logs}")]
     DaemonExited { image: String, logs: String },
@@ -87,24 +83,14 @@ pub enum EngineError {
     },
 
     #[error("`{what}` failed in dind `{image}` with exit code {exit_code}: {output}")]
-    CommandFailed {
-        image: String,
-        what: String,
-        exit_code: i64,
-        output: String,
-    },
+    CommandFailed { image: String, what: String, exit_code: i64, output: String },
 
     #[error(
         "`{what}` in dind `{image}` did not finish within {:.1}s and was killed (log: `{}`)",
         after.as_secs_f64(),
         log.display()
     )]
-    Timeout {
-        image: String,
-        what: String,
-        after: Duration,
-        log: PathBuf,
-    },
+    Timeout { image: String, what: String, after: Duration, log: PathBuf },
 
     #[error("failed to write log `{}`", path.display())]
     Log {
@@ -123,12 +109,7 @@ pub enum EngineError {
     },
 
     #[error("failed to read {what} of image `{reference}` in dind `{image}`: {detail}")]
-    Facts {
-        image: String,
-        reference: String,
-        what: &'static str,
-        detail: String,
-    },
+    Facts { image: String, reference: String, what: &'static str, detail: String },
 
     #[error("failed to {what}")]
     Docker {
@@ -139,13 +120,7 @@ pub enum EngineError {
 }
 
 impl EngineError {
-    pub(crate) fn docker(
-        what: impl Into<String>,
-        source: impl std::error::Error + Send + Sync + 'static,
-    ) -> Self {
-        Self::Docker {
-            what: what.into(),
-            source: Box::new(source),
-        }
+    pub(crate) fn docker(what: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Docker { what: what.into(), source: Box::new(source) }
     }
 }

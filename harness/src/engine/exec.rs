@@ -58,14 +58,8 @@ pub(crate) struct Target<'a> {
 }
 
 enum Sink<'a> {
-    File {
-        file: tokio::fs::File,
-        path: &'a Path,
-    },
-    Memory {
-        stdout: Vec<u8>,
-        stderr: Vec<u8>,
-    },
+    File { file: tokio::fs::File, path: &'a Path },
+    Memory { stdout: Vec<u8>, stderr: Vec<u8> },
 }
 
 impl Sink<'_> {
@@ -78,10 +72,7 @@ impl Sink<'_> {
                     file.write_all(&bytes).await?;
                     file.flush().await
                 };
-                written.await.map_err(|source| EngineError::Log {
-                    path: path.to_path_buf(),
-                    source,
-                })
+                written.await.map_err(|source| EngineError::Log { path: path.to_path_buf(), source })
             }
             Sink::Memory { stdout, stderr } => {
                 match chunk {
@@ -115,24 +106,14 @@ impl Target<'_> {
         if let Some(dir) = log.parent().filter(|d| !d.as_os_str().is_empty()) {
             tokio::fs::create_dir_all(dir)
                 .await
-                .map_err(|source| EngineError::Log {
-                    path: log.to_path_buf(),
-                    source,
-                })?;
+                .map_err(|source| EngineError::Log { path: log.to_path_buf(), source })?;
         }
         let file = tokio::fs::File::create(log)
             .await
-            .map_err(|source| EngineError::Log {
-                path: log.to_path_buf(),
-                source,
-            })?;
+            .map_err(|source| EngineError::Log { path: log.to_path_buf(), source })?;
         let mut sink = Sink::File { file, path: log };
         let (exit_code, duration) = self.run(script, env, timeout, &mut sink).await?;
-        Ok(ExecOutcome {
-            exit_code,
-            duration,
-            log: log.to_path_buf(),
-        })
+        Ok(ExecOutcome { exit_code, duration, log: log.to_path_buf() })
     }
 
     /// Runs `script` with `sh -c`, keeping its output in memory.
@@ -142,14 +123,9 @@ impl Target<'_> {
         env: &[(String, String)],
         timeout: Duration,
     ) -> Result<Captured, EngineError> {
-        let mut sink = Sink::Memory {
-            stdout: Vec::new(),
-            stderr: Vec::new(),
-        };
+        let mut sink = Sink::Memory { stdout: Vec::new(), stderr: Vec::new() };
         let (exit_code, duration) = self.run(script, env, timeout, &mut sink).await?;
-        let Sink::Memory { stdout, stderr } = sink else {
-            unreachable!("capture uses a memory sink")
-        };
+        let Sink::Memory { stdout, stderr } = sink else { unreachable!("capture uses a memory sink") };
         Ok(Captured {
             exit_code,
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
@@ -185,10 +161,7 @@ impl Target<'_> {
             what: describe(script),
             source,
         };
-        let pid_file = format!(
-            "/run/harness-exec-{}.pid",
-            self.counter.fetch_add(1, Ordering::Relaxed)
-        );
+        let pid_file = format!("/run/harness-exec-{}.pid", self.counter.fetch_add(1, Ordering::Relaxed));
         // `$1` is the script: no quoting of user text into the wrapper.
         let wrapper = format!("echo $$ > {pid_file} 2>/dev/null; exec sh -c \"$1\"");
         let env: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -207,11 +180,8 @@ impl Target<'_> {
             .await
             .map_err(|e| fail(Box::new(e)))?;
         let started = Instant::now();
-        let StartExecResults::Attached { mut output, .. } = self
-            .docker
-            .start_exec(&created.id, None)
-            .await
-            .map_err(|e| fail(Box::new(e)))?
+        let StartExecResults::Attached { mut output, .. } =
+            self.docker.start_exec(&created.id, None).await.map_err(|e| fail(Box::new(e)))?
         else {
             return Err(fail("the exec started detached".into()));
         };
@@ -226,19 +196,14 @@ impl Target<'_> {
                     self.kill_tree(&pid_file).await;
                     // Keep what the dying process still printed.
                     let grace = tokio::time::Instant::now() + Duration::from_secs(5);
-                    while let Ok(Some(Ok(chunk))) =
-                        tokio::time::timeout_at(grace, output.next()).await
-                    {
+                    while let Ok(Some(Ok(chunk))) = tokio::time::timeout_at(grace, output.next()).await {
                         sink.write(chunk).await?;
                     }
                     let note = format!(
                         "\n[harness] killed after {:.1}s: the command did not finish in time\n",
                         timeout.as_secs_f64()
                     );
-                    sink.write(LogOutput::StdErr {
-                        message: note.into(),
-                    })
-                    .await?;
+                    sink.write(LogOutput::StdErr { message: note.into() }).await?;
                     return Err(EngineError::Timeout {
                         image: self.image.to_owned(),
                         what: describe(script),
@@ -295,18 +260,13 @@ true"#
                     },
                 )
                 .await?;
-            if let StartExecResults::Attached { mut output, .. } =
-                self.docker.start_exec(&created.id, None).await?
-            {
+            if let StartExecResults::Attached { mut output, .. } = self.docker.start_exec(&created.id, None).await? {
                 while output.next().await.is_some() {}
             }
             Ok::<_, testcontainers::bollard::errors::Error>(())
         };
         if let Err(e) = tokio::time::timeout(Duration::from_secs(10), result).await {
-            tracing::warn!(
-                "killing a timed-out command in {} took too long: {e}",
-                self.image
-            );
+            tracing::warn!("killing a timed-out command in {} took too long: {e}", self.image);
         }
     }
 }

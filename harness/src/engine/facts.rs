@@ -55,19 +55,12 @@ true";
 pub(crate) fn parse_versions(output: &str) -> Result<EngineVersions, String> {
     let section = |name: &str| -> &str {
         let marker = format!("@@{name}\n");
-        output
-            .split_once(&marker)
-            .map(|(_, rest)| rest.split("\n@@").next().unwrap_or_default())
-            .unwrap_or_default()
+        output.split_once(&marker).map(|(_, rest)| rest.split("\n@@").next().unwrap_or_default()).unwrap_or_default()
     };
-    let version: Value = first_json(section("version")).ok_or_else(|| {
-        format!(
-            "`docker version` gave no JSON: {}",
-            section("version").trim()
-        )
-    })?;
-    let info: Value = first_json(section("info"))
-        .ok_or_else(|| format!("`docker info` gave no JSON: {}", section("info").trim()))?;
+    let version: Value = first_json(section("version"))
+        .ok_or_else(|| format!("`docker version` gave no JSON: {}", section("version").trim()))?;
+    let info: Value =
+        first_json(section("info")).ok_or_else(|| format!("`docker info` gave no JSON: {}", section("info").trim()))?;
     let text = |v: &Value| v.as_str().map(str::to_owned);
 
     let engine = text(&version["Server"]["Version"]).ok_or("no server version")?;
@@ -85,24 +78,15 @@ pub(crate) fn parse_versions(output: &str) -> Result<EngineVersions, String> {
         .into_iter()
         .flatten()
         .filter_map(Value::as_array)
-        .any(|pair| {
-            pair.iter()
-                .any(|v| v.as_str() == Some("io.containerd.snapshotter.v1"))
-        });
+        .any(|pair| pair.iter().any(|v| v.as_str() == Some("io.containerd.snapshotter.v1")));
 
     let buildx_out = section("buildx").trim();
     let (buildx, buildx_missing) = match buildx_out.split_whitespace().collect::<Vec<_>>()[..] {
         [module, version, ..] if module.ends_with("/buildx") => (Some(version.to_owned()), None),
-        _ if buildx_out.contains("not a docker command") => (
-            None,
-            Some(
-                "the CLI has no buildx plugin (it builds with its built-in BuildKit client)".into(),
-            ),
-        ),
-        _ => (
-            None,
-            Some(format!("`docker buildx version` said: {buildx_out}")),
-        ),
+        _ if buildx_out.contains("not a docker command") => {
+            (None, Some("the CLI has no buildx plugin (it builds with its built-in BuildKit client)".into()))
+        }
+        _ => (None, Some(format!("`docker buildx version` said: {buildx_out}"))),
     };
     let buildkit = section("inspect").lines().find_map(|line| {
         let line = line.trim();
@@ -124,10 +108,9 @@ pub(crate) fn parse_versions(output: &str) -> Result<EngineVersions, String> {
              (as Debian's packages are)",
             unstamped.unwrap_or_default()
         )),
-        (None, None) => Some(
-            "no buildx to ask, and the engine's API does not report its built-in BuildKit version"
-                .into(),
-        ),
+        (None, None) => {
+            Some("no buildx to ask, and the engine's API does not report its built-in BuildKit version".into())
+        }
         (None, Some(_)) => Some("`docker buildx inspect` did not report a BuildKit version".into()),
     };
     Ok(EngineVersions {
@@ -156,17 +139,10 @@ pub(crate) fn parse_layers(output: &str) -> Result<Vec<String>, String> {
     match first_json(output) {
         Some(Value::Array(items)) => items
             .into_iter()
-            .map(|v| {
-                v.as_str()
-                    .map(str::to_owned)
-                    .ok_or_else(|| format!("not a digest: {v}"))
-            })
+            .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| format!("not a digest: {v}")))
             .collect(),
         Some(Value::Null) => Ok(Vec::new()),
-        _ => Err(format!(
-            "expected a JSON list of digests, got: {}",
-            output.trim()
-        )),
+        _ => Err(format!("expected a JSON list of digests, got: {}", output.trim())),
     }
 }
 
@@ -187,13 +163,9 @@ pub(crate) fn read_blob(json: &str, arch: &str) -> Result<Blob, String> {
     if let Some(manifests) = doc["manifests"].as_array() {
         let pick = manifests
             .iter()
-            .filter(|m| {
-                m["annotations"]["vnd.docker.reference.type"].as_str()
-                    != Some("attestation-manifest")
-            })
+            .filter(|m| m["annotations"]["vnd.docker.reference.type"].as_str() != Some("attestation-manifest"))
             .find(|m| {
-                m["platform"]["os"].as_str() == Some("linux")
-                    && m["platform"]["architecture"].as_str() == Some(arch)
+                m["platform"]["os"].as_str() == Some("linux") && m["platform"]["architecture"].as_str() == Some(arch)
             })
             .or_else(|| manifests.first())
             .ok_or("an index without manifests")?;
@@ -219,12 +191,7 @@ pub(crate) fn read_blob(json: &str, arch: &str) -> Result<Blob, String> {
         let layer = if h["empty_layer"].as_bool() == Some(true) {
             None
         } else {
-            Some(
-                layers
-                    .next()
-                    .ok_or("more non-empty history entries than layers")?
-                    .to_string(),
-            )
+            Some(layers.next().ok_or("more non-empty history entries than layers")?.to_string())
         };
         entries.push(HistoryEntry {
             created_by: h["created_by"].as_str().unwrap_or_default().to_owned(),
@@ -308,10 +275,7 @@ mod tests {
     #[test]
     fn older_buildx_spells_buildkit_differently() {
         let old = V28.replace("BuildKit version: v0.25.1", "Buildkit: v0.13.2");
-        assert_eq!(
-            parse_versions(&old).unwrap().buildkit.as_deref(),
-            Some("v0.13.2")
-        );
+        assert_eq!(parse_versions(&old).unwrap().buildkit.as_deref(), Some("v0.13.2"));
     }
 
     #[test]
@@ -330,10 +294,7 @@ mod tests {
 
     #[test]
     fn layers_parse() {
-        assert_eq!(
-            parse_layers("[\"sha256:a\",\"sha256:b\"]\n").unwrap(),
-            ["sha256:a", "sha256:b"]
-        );
+        assert_eq!(parse_layers("[\"sha256:a\",\"sha256:b\"]\n").unwrap(), ["sha256:a", "sha256:b"]);
         assert!(parse_layers("Error: No such image: x").is_err());
     }
 
@@ -342,9 +303,7 @@ mod tests {
         let config = r#"{"rootfs":{"type":"layers","diff_ids":["sha256:base","sha256:run"]},
             "history":[{"created_by":"import"},{"created_by":"CMD [\"bash\"]","empty_layer":true},
                        {"created_by":"RUN echo hi","comment":"buildkit.dockerfile.v0"}]}"#;
-        let Blob::Config(h) = read_blob(config, "amd64").unwrap() else {
-            panic!()
-        };
+        let Blob::Config(h) = read_blob(config, "amd64").unwrap() else { panic!() };
         assert_eq!(h.len(), 3);
         assert_eq!(h[0].layer.as_deref(), Some("sha256:base"));
         assert_eq!(h[1].layer, None);
@@ -354,11 +313,8 @@ mod tests {
 
     #[test]
     fn config_with_too_few_history_entries_is_an_error() {
-        let config =
-            r#"{"rootfs":{"diff_ids":["sha256:a","sha256:b"]},"history":[{"created_by":"x"}]}"#;
-        assert!(read_blob(config, "amd64")
-            .unwrap_err()
-            .contains("more layers"));
+        let config = r#"{"rootfs":{"diff_ids":["sha256:a","sha256:b"]},"history":[{"created_by":"x"}]}"#;
+        assert!(read_blob(config, "amd64").unwrap_err().contains("more layers"));
     }
 
     #[test]
@@ -368,14 +324,8 @@ mod tests {
              "annotations":{"vnd.docker.reference.type":"attestation-manifest"}},
             {"digest":"sha256:arm","platform":{"os":"linux","architecture":"arm64"}},
             {"digest":"sha256:amd","platform":{"os":"linux","architecture":"amd64"}}]}"#;
-        assert_eq!(
-            read_blob(index, "amd64").unwrap(),
-            Blob::Next("sha256:amd".into())
-        );
+        assert_eq!(read_blob(index, "amd64").unwrap(), Blob::Next("sha256:amd".into()));
         let manifest = r#"{"config":{"digest":"sha256:cfg"},"layers":[]}"#;
-        assert_eq!(
-            read_blob(manifest, "amd64").unwrap(),
-            Blob::Next("sha256:cfg".into())
-        );
+        assert_eq!(read_blob(manifest, "amd64").unwrap(), Blob::Next("sha256:cfg".into()));
     }
 }

@@ -42,10 +42,7 @@ pub struct Credentials {
 
 impl Credentials {
     pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
-        Self {
-            username: username.into(),
-            password: password.into(),
-        }
+        Self { username: username.into(), password: password.into() }
     }
 
     /// User `harness` with a password made for this run. It guards a
@@ -65,10 +62,7 @@ impl Credentials {
 
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .finish()
+        f.debug_struct("Credentials").field("username", &self.username).field("password", &"<redacted>").finish()
     }
 }
 
@@ -144,10 +138,7 @@ pub struct Registry {
 impl Registry {
     /// Starts `image` (a `registry:2` or its stand-in) with a fresh CA.
     pub async fn start(image: &str, opts: RegistryOptions) -> Result<Registry, EngineError> {
-        let fail = |source: super::error::Source| EngineError::StartRegistry {
-            image: image.to_owned(),
-            source,
-        };
+        let fail = |source: super::error::Source| EngineError::StartRegistry { image: image.to_owned(), source };
         let docker = docker::client().await?;
         docker::ensure_image(&docker, image, opts.allow_pull).await?;
         let ca = RunCa::generate(&[&opts.hostname, "localhost", "127.0.0.1"])?;
@@ -162,14 +153,8 @@ impl Registry {
             .with_label(ROLE_LABEL, "registry")
             .with_env_var("REGISTRY_HTTP_TLS_CERTIFICATE", "/certs/registry.crt")
             .with_env_var("REGISTRY_HTTP_TLS_KEY", "/certs/registry.key")
-            .with_copy_to(
-                "/certs/registry.crt",
-                ca.server_cert_pem().as_bytes().to_vec(),
-            )
-            .with_copy_to(
-                "/certs/registry.key",
-                ca.server_key_pem().as_bytes().to_vec(),
-            )
+            .with_copy_to("/certs/registry.crt", ca.server_cert_pem().as_bytes().to_vec())
+            .with_copy_to("/certs/registry.key", ca.server_key_pem().as_bytes().to_vec())
             .with_startup_timeout(opts.startup_timeout)
             .with_host_config_modifier(|hc| publish_on_loopback(hc, REGISTRY_PORT));
         if let Some(auth) = &opts.auth {
@@ -187,10 +172,7 @@ impl Registry {
                 return Err(fail(Box::new(e)));
             }
         };
-        let inspect = docker
-            .inspect_container(container.id(), None)
-            .await
-            .map_err(|e| fail(Box::new(e)))?;
+        let inspect = docker.inspect_container(container.id(), None).await.map_err(|e| fail(Box::new(e)))?;
         let settings = inspect.network_settings.unwrap_or_default();
         let bridge_ip = settings
             .networks
@@ -251,9 +233,7 @@ impl Registry {
     }
 
     pub fn credentials(&self) -> Option<(&str, &str)> {
-        self.credentials
-            .as_ref()
-            .map(|c| (c.username.as_str(), c.password.as_str()))
+        self.credentials.as_ref().map(|c| (c.username.as_str(), c.password.as_str()))
     }
 
     /// The run's CA certificate, trusted by every dind.
@@ -302,15 +282,7 @@ impl Registry {
         };
         let started = Instant::now();
         self.docker
-            .tag_image(
-                local_ref,
-                Some(
-                    TagImageOptionsBuilder::new()
-                        .repo(&host_repo)
-                        .tag(&tag)
-                        .build(),
-                ),
-            )
+            .tag_image(local_ref, Some(TagImageOptionsBuilder::new().repo(&host_repo).tag(&tag).build()))
             .await
             .map_err(|e| fail(Box::new(e)))?;
         let credentials = self.credentials.as_ref().map(|c| DockerCredentials {
@@ -319,11 +291,8 @@ impl Registry {
             serveraddress: Some(self.host_address()),
             ..Default::default()
         });
-        let mut push = self.docker.push_image(
-            &host_repo,
-            Some(PushImageOptionsBuilder::new().tag(&tag).build()),
-            credentials,
-        );
+        let mut push =
+            self.docker.push_image(&host_repo, Some(PushImageOptionsBuilder::new().tag(&tag).build()), credentials);
         let mut pushed = Ok(());
         while let Some(item) = push.next().await {
             if let Err(e) = item {
@@ -356,10 +325,7 @@ impl Registry {
     /// Removes the registry container and its storage.
     pub async fn stop(self) -> Result<(), EngineError> {
         let id = self.container.id().to_owned();
-        self.container
-            .rm()
-            .await
-            .map_err(|e| EngineError::docker(format!("remove registry container `{id}`"), e))
+        self.container.rm().await.map_err(|e| EngineError::docker(format!("remove registry container `{id}`"), e))
     }
 }
 
@@ -381,10 +347,7 @@ pub(crate) fn publish_on_loopback(hc: &mut HostConfig, port: u16) {
     hc.publish_all_ports = Some(false);
     hc.port_bindings = Some(HashMap::from([(
         format!("{port}/tcp"),
-        Some(vec![PortBinding {
-            host_ip: Some("127.0.0.1".to_owned()),
-            host_port: Some(String::new()),
-        }]),
+        Some(vec![PortBinding { host_ip: Some("127.0.0.1".to_owned()), host_port: Some(String::new()) }]),
     )]));
 }
 
@@ -405,15 +368,8 @@ pub(crate) fn next_id() -> u64 {
 /// start failed), so a failed start leaks nothing.
 pub(crate) async fn remove_by_name(docker: &Docker, name: &str) {
     use testcontainers::bollard::query_parameters::RemoveContainerOptionsBuilder;
-    let options = RemoveContainerOptionsBuilder::new()
-        .force(true)
-        .v(true)
-        .build();
-    if let Err(e) = docker
-        .remove_container(name, Some(options))
-        .await
-        .or_else(cleanup::ignore_missing)
-    {
+    let options = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
+    if let Err(e) = docker.remove_container(name, Some(options)).await.or_else(cleanup::ignore_missing) {
         tracing::warn!("could not remove container {name} after a failed start: {e}");
     }
 }
@@ -424,10 +380,7 @@ mod tests {
 
     #[test]
     fn port_is_published_on_loopback_only() {
-        let mut hc = HostConfig {
-            publish_all_ports: Some(true),
-            ..Default::default()
-        };
+        let mut hc = HostConfig { publish_all_ports: Some(true), ..Default::default() };
         publish_on_loopback(&mut hc, 5000);
         assert_eq!(hc.publish_all_ports, Some(false));
         let bindings = hc.port_bindings.unwrap();

@@ -22,46 +22,30 @@ impl RunCa {
     /// BuildKit, the registry) checks SANs only, never the common name.
     pub fn generate(names: &[&str]) -> Result<Self, EngineError> {
         use rcgen::{
-            BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
-            IsCa, KeyPair, KeyUsagePurpose,
+            BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+            KeyUsagePurpose,
         };
 
-        let mut ca_params =
-            CertificateParams::new(Vec::<String>::new()).map_err(EngineError::Tls)?;
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(EngineError::Tls)?;
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(DnType::CommonName, "harness run CA");
-        ca_params.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-        ];
+        ca_params.distinguished_name.push(DnType::CommonName, "harness run CA");
+        ca_params.key_usages =
+            vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let ca_key = KeyPair::generate().map_err(EngineError::Tls)?;
         let ca = CertifiedIssuer::self_signed(ca_params, ca_key).map_err(EngineError::Tls)?;
 
         let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
         let mut params = CertificateParams::new(names.clone()).map_err(EngineError::Tls)?;
         if let Some(first) = names.first() {
-            params
-                .distinguished_name
-                .push(DnType::CommonName, first.as_str());
+            params.distinguished_name.push(DnType::CommonName, first.as_str());
         }
         params.use_authority_key_identifier_extension = true;
-        params.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-        ];
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         let key = KeyPair::generate().map_err(EngineError::Tls)?;
         let cert = params.signed_by(&key, &ca).map_err(EngineError::Tls)?;
 
-        Ok(Self {
-            ca_pem: ca.as_ref().pem(),
-            server_cert_pem: cert.pem(),
-            server_key_pem: key.serialize_pem(),
-            names,
-        })
+        Ok(Self { ca_pem: ca.as_ref().pem(), server_cert_pem: cert.pem(), server_key_pem: key.serialize_pem(), names })
     }
 
     /// The CA certificate, for `certs.d/<registry>/ca.crt`.

@@ -134,12 +134,8 @@ impl Builder<'_> {
         let io = |source| BuildError::Io { image: spec.name.clone(), source };
         std::fs::create_dir_all(&self.log_dir).map_err(io)?;
         let file = File::options().create(true).append(true).open(log).map_err(io)?;
-        let status = command
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().map_err(io)?)
-            .stderr(file)
-            .status()
-            .map_err(io)?;
+        let status =
+            command.stdin(Stdio::null()).stdout(file.try_clone().map_err(io)?).stderr(file).status().map_err(io)?;
         if status.success() {
             Ok(())
         } else {
@@ -159,7 +155,11 @@ impl Builder<'_> {
             .filter_map(|(k, v)| Some(format!("{}={}", k.to_string_lossy(), v?.to_string_lossy())))
             .collect();
         let program = shell_quote(&cmd.get_program().to_string_lossy());
-        if env.is_empty() { program } else { format!("env {} {program}", env.join(" ")) }
+        if env.is_empty() {
+            program
+        } else {
+            format!("env {} {program}", env.join(" "))
+        }
     }
 }
 

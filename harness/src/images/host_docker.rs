@@ -37,11 +37,7 @@ impl HostDocker {
             return Err(HostDockerError::NoDaemon);
         }
         if succeeds(Command::new(&on_path).args(["buildx", "version"])) {
-            return Ok(Self {
-                program: on_path,
-                env: vec![],
-                description: "docker CLI with buildx (BuildKit)".into(),
-            });
+            return Ok(Self { program: on_path, env: vec![], description: "docker CLI with buildx (BuildKit)".into() });
         }
         // Debian's 20.10 CLI: BuildKit client built in, no plugin needed.
         let debian_cli = PathBuf::from("/usr/bin/docker");
@@ -73,11 +69,7 @@ impl HostDocker {
 }
 
 fn succeeds(command: &mut Command) -> bool {
-    command
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success())
+    command.stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|status| status.success())
 }
 
 fn client_major(program: &PathBuf) -> Option<u32> {

@@ -35,9 +35,7 @@ impl ExtraCa {
         match option {
             Some("none") => Self::None,
             Some(path) => Self::File(PathBuf::from(path)),
-            None if std::path::Path::new(HOST_CA_BUNDLE).is_file() => {
-                Self::File(PathBuf::from(HOST_CA_BUNDLE))
-            }
+            None if std::path::Path::new(HOST_CA_BUNDLE).is_file() => Self::File(PathBuf::from(HOST_CA_BUNDLE)),
             None => Self::None,
         }
     }

@@ -63,22 +63,14 @@ pub enum PlanError {
 }
 
 /// Every stand-in, in build order (rootfs images first).
-pub fn plan(
-    catalogue: &Catalogue,
-    root: &Path,
-    extra_ca: &[u8],
-) -> Result<Vec<ImageSpec>, PlanError> {
+pub fn plan(catalogue: &Catalogue, root: &Path, extra_ca: &[u8]) -> Result<Vec<ImageSpec>, PlanError> {
     let images = root.join(IMAGES_DIR);
     let mut rootfs: BTreeMap<String, ImageSpec> = BTreeMap::new();
     let mut rootfs_for = |suite: &str| -> Result<String, PlanError> {
         let spec = rootfs.entry(suite.to_owned()).or_insert_with(|| {
             let name = format!("harness/rootfs:{suite}");
             let hash = short_hash(&[ROOTFS_RECIPE.as_bytes(), suite.as_bytes()]);
-            ImageSpec {
-                hashed: format!("{name}-{hash}"),
-                name,
-                recipe: Recipe::Rootfs { suite: suite.to_owned() },
-            }
+            ImageSpec { hashed: format!("{name}-{hash}"), name, recipe: Recipe::Rootfs { suite: suite.to_owned() } }
         });
         Ok(spec.hashed.clone())
     };
@@ -205,9 +197,7 @@ mod tests {
         let a = shipped_plan(b"");
         assert_eq!(a, shipped_plan(b""));
         let b = shipped_plan(b"-----BEGIN CERTIFICATE-----");
-        let hashed = |plan: &[ImageSpec], name: &str| {
-            plan.iter().find(|s| s.name == name).unwrap().hashed.clone()
-        };
+        let hashed = |plan: &[ImageSpec], name: &str| plan.iter().find(|s| s.name == name).unwrap().hashed.clone();
         assert_ne!(hashed(&a, "harness/chef:rust-1"), hashed(&b, "harness/chef:rust-1"));
         assert_eq!(hashed(&a, "harness/registry:2.8.3"), hashed(&b, "harness/registry:2.8.3"));
         assert!(hashed(&a, "harness/chef:rust-1").starts_with("harness/chef:rust-1-"));

@@ -277,11 +277,9 @@ impl BuildDraft {
         if super::name::parse_step_name(name).is_some() {
             return true;
         }
-        self.vertices.iter().any(|v| {
-            v.name == name
-                && matches!(v.marks.last(), Some(Mark::Error { .. }))
-                && !is_cache_import(&v.name)
-        })
+        self.vertices
+            .iter()
+            .any(|v| v.name == name && matches!(v.marks.last(), Some(Mark::Error { .. })) && !is_cache_import(&v.name))
     }
 }
 

@@ -51,12 +51,10 @@ pub fn render_grid(report: &RunReport) -> String {
         table.push(line);
     }
 
-    let widths: Vec<usize> = (0..table[0].len())
-        .map(|c| table.iter().map(|row| row[c].chars().count()).max().unwrap_or(0))
-        .collect();
+    let widths: Vec<usize> =
+        (0..table[0].len()).map(|c| table.iter().map(|row| row[c].chars().count()).max().unwrap_or(0)).collect();
     for row in &table {
-        let cells: Vec<String> =
-            row.iter().zip(&widths).map(|(text, width)| format!("{text:<width$}")).collect();
+        let cells: Vec<String> = row.iter().zip(&widths).map(|(text, width)| format!("{text:<width$}")).collect();
         let _ = writeln!(out, "  {}", cells.join("  ").trim_end());
     }
     let _ = writeln!(

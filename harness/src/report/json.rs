@@ -28,7 +28,8 @@ mod tests {
         let path = dir.path().join("sub/report.json");
         write_json(&path, &serde_json::json!({"a": 1})).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\n  \"a\": 1\n}\n");
-        let names: Vec<_> = std::fs::read_dir(dir.path().join("sub")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> =
+            std::fs::read_dir(dir.path().join("sub")).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, ["report.json"]);
     }
 }

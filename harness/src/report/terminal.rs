@@ -37,10 +37,7 @@ impl Reporter for Terminal {
     fn event(&mut self, event: &Event<'_>) {
         match event {
             Event::RunStarted { scenario, engine, images, jobs } => {
-                self.line(&format!(
-                    "run {scenario} on engine {engine} ({jobs} jobs, dind image {})",
-                    images.dind
-                ));
+                self.line(&format!("run {scenario} on engine {engine} ({jobs} jobs, dind image {})", images.dind));
             }
             Event::Unsupported { reason } => self.line(&format!("unsupported on this engine: {reason}")),
             Event::RegistryReady { address, took } => {
@@ -112,7 +109,8 @@ impl Reporter for Terminal {
                 if let Some(bar) = &self.bar {
                     bar.inc(1);
                 }
-                let state = if verdict.failures.is_empty() { "as expected".to_owned() } else { verdict.failures.join("; ") };
+                let state =
+                    if verdict.failures.is_empty() { "as expected".to_owned() } else { verdict.failures.join("; ") };
                 self.line(&format!("  job {job} run {}: {state}", verdict.image));
             }
             Event::JobFinished { job } => {

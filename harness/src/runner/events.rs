@@ -13,22 +13,65 @@ use crate::scenario::{DaemonMode, RunVerdict, Verdict};
 /// One thing that happened during a run.
 #[derive(Debug)]
 pub enum Event<'a> {
-    RunStarted { scenario: &'a str, engine: &'a str, images: &'a RunImages, jobs: u32 },
+    RunStarted {
+        scenario: &'a str,
+        engine: &'a str,
+        images: &'a RunImages,
+        jobs: u32,
+    },
     /// The scenario cannot run on this engine.
-    Unsupported { reason: &'a str },
-    RegistryReady { address: &'a str, took: Duration },
-    ImageSeeded { reference: &'a str, took: Duration },
-    JobStarted { job: u32, name: &'a str, daemon: DaemonMode, commands: u32 },
-    DaemonReady { job: u32, versions: &'a EngineVersions, took: Duration, note: Option<&'a str> },
-    CommandStarted { job: u32, script: &'a str },
+    Unsupported {
+        reason: &'a str,
+    },
+    RegistryReady {
+        address: &'a str,
+        took: Duration,
+    },
+    ImageSeeded {
+        reference: &'a str,
+        took: Duration,
+    },
+    JobStarted {
+        job: u32,
+        name: &'a str,
+        daemon: DaemonMode,
+        commands: u32,
+    },
+    DaemonReady {
+        job: u32,
+        versions: &'a EngineVersions,
+        took: Duration,
+        note: Option<&'a str>,
+    },
+    CommandStarted {
+        job: u32,
+        script: &'a str,
+    },
     /// A Dockerfile step, once its build finished, with the outcome judged
     /// from progress and layer evidence.
-    StepObserved { job: u32, build: &'a str, step: &'a StepReport },
-    CommandFinished { job: u32, command: &'a CommandReport },
-    ExpectationChecked { job: u32, verdict: &'a Verdict },
-    RunChecked { job: u32, verdict: &'a RunVerdict },
-    JobFinished { job: &'a JobReport },
-    RunFinished { report: &'a RunReport },
+    StepObserved {
+        job: u32,
+        build: &'a str,
+        step: &'a StepReport,
+    },
+    CommandFinished {
+        job: u32,
+        command: &'a CommandReport,
+    },
+    ExpectationChecked {
+        job: u32,
+        verdict: &'a Verdict,
+    },
+    RunChecked {
+        job: u32,
+        verdict: &'a RunVerdict,
+    },
+    JobFinished {
+        job: &'a JobReport,
+    },
+    RunFinished {
+        report: &'a RunReport,
+    },
 }
 
 /// Receives the runner's events.

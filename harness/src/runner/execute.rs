@@ -20,8 +20,8 @@ use crate::catalogue::{EngineEntry, ResolvedMode, RunImages};
 use crate::engine::{Credentials, Daemon, DaemonOptions, Registry, RegistryOptions, Rights, RunLabel};
 use crate::progress::{self, Build};
 use crate::scenario::{
-    check_run, evaluate_job, weigh, CommandKind, DaemonMode, ExpandedJob, JobLayers, LayerEvidence, RunOutput, Scenario,
-    Vars,
+    check_run, evaluate_job, weigh, CommandKind, DaemonMode, ExpandedJob, JobLayers, LayerEvidence, RunOutput,
+    Scenario, Vars,
 };
 
 /// Everything a run needs besides the scenario.
@@ -61,9 +61,8 @@ impl Shared {
         label: &RunLabel,
         reporter: &mut dyn Reporter,
     ) -> anyhow::Result<Self> {
-        let mut options = RegistryOptions::default()
-            .with_label(label.clone())
-            .with_allow_pull(images.mode == ResolvedMode::Official);
+        let mut options =
+            RegistryOptions::default().with_label(label.clone()).with_allow_pull(images.mode == ResolvedMode::Official);
         if let Some(credentials) = scenario_login(scenario) {
             options = options.with_auth(credentials);
         }

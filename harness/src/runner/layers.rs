@@ -16,9 +16,8 @@ pub fn map_layers(steps: &[Step], target: Option<&str>, history: &[HistoryEntry]
     let stage = target
         .map(str::to_owned)
         .or_else(|| steps.iter().filter(|s| s.vertex > 0).max_by_key(|s| s.vertex)?.stage.clone());
-    let mut chain: Vec<usize> = (0..steps.len())
-        .filter(|&i| steps[i].stage.as_deref() == stage.as_deref() && steps[i].vertex > 0)
-        .collect();
+    let mut chain: Vec<usize> =
+        (0..steps.len()).filter(|&i| steps[i].stage.as_deref() == stage.as_deref() && steps[i].vertex > 0).collect();
     chain.sort_by_key(|&i| steps[i].index.unwrap_or(0));
 
     let mut mapped = Vec::new();
@@ -107,8 +106,7 @@ mod tests {
             entry("COPY . . # buildkit", Some("sha256:src")),
         ];
         let mapped = map_layers(&build.steps, Some("builder"), &history);
-        let named: Vec<(String, &str)> =
-            mapped.iter().map(|(i, l)| (build.steps[*i].name(), l.as_str())).collect();
+        let named: Vec<(String, &str)> = mapped.iter().map(|(i, l)| (build.steps[*i].name(), l.as_str())).collect();
         assert_eq!(
             named,
             [

@@ -15,6 +15,4 @@ mod workspace;
 pub use events::{Event, NoReporter, Reporter};
 pub use execute::{run_scenario, start_failed, RunOptions, Shared};
 pub use layers::map_layers;
-pub use result::{
-    BuildReport, CommandReport, JobReport, RunReport, RunStatus, StepReport, REPORT_SCHEMA,
-};
+pub use result::{BuildReport, CommandReport, JobReport, RunReport, RunStatus, StepReport, REPORT_SCHEMA};

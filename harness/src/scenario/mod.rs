@@ -23,7 +23,8 @@ mod validate;
 
 pub use edit::{EditError, EditErrorKind, EditReport};
 pub use expect::{
-    check_run, evaluate, evaluate_job, weigh, JobLayers, LayerCompare, LayerEvidence, RunOutput, RunVerdict, Status, Verdict,
+    check_run, evaluate, evaluate_job, weigh, JobLayers, LayerCompare, LayerEvidence, RunOutput, RunVerdict, Status,
+    Verdict,
 };
 pub use load::{load_all, load_scenario, Location, Problem, ScenarioError, ScenarioErrorKind, SCENARIO_FILE};
 pub use model::{

@@ -33,9 +33,8 @@ pub async fn run_local(dir: &Path, version: &str, max_jobs: Option<u32>) -> Opti
         label: label.clone(),
         max_jobs,
     };
-    let shared = Shared::start(&scenario, &images, &label, &mut NoReporter)
-        .await
-        .expect("registry starts and is seeded");
+    let shared =
+        Shared::start(&scenario, &images, &label, &mut NoReporter).await.expect("registry starts and is seeded");
     let report = run_scenario(&scenario, &options, &shared, &mut NoReporter).await;
     shared.stop().await.expect("registry stops");
     let left = leftovers(&label).await.unwrap();
