@@ -11,12 +11,14 @@ use crate::scenario::Status;
 pub struct Terminal {
     bar: Option<ProgressBar>,
     verbose: bool,
+    /// The rights fallback note already shown (it is the same for every dind).
+    shown_note: Option<String>,
 }
 
 impl Terminal {
     /// `verbose` also prints each command line before it runs.
     pub fn new(verbose: bool) -> Self {
-        Self { bar: None, verbose }
+        Self { bar: None, verbose, shown_note: None }
     }
 
     fn line(&self, text: &str) {
@@ -59,8 +61,9 @@ impl Reporter for Terminal {
                 self.line(&format!("job {job} ({name}, {daemon:?} daemon)").to_lowercase());
             }
             Event::DaemonReady { job, versions, took, note } => {
-                if let Some(note) = note {
+                if let Some(note) = note.filter(|n| self.shown_note.as_deref() != Some(*n)) {
                     self.line(&format!("  {note}"));
+                    self.shown_note = Some(note.to_owned());
                 }
                 let buildkit = versions.buildkit.as_deref().unwrap_or("unknown");
                 let buildx = versions.buildx.as_deref().unwrap_or("none");
