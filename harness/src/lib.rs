@@ -17,6 +17,7 @@
 pub mod catalogue;
 pub mod cli;
 pub mod engine;
+mod fsutil;
 pub mod images;
 pub mod progress;
 pub mod report;

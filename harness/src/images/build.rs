@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::host_docker::HostDocker;
 use super::plan::{ImageSpec, Recipe};
+use crate::fsutil::copy_tree;
 
 /// Where the default debootstrap scripts live.
 const DEBOOTSTRAP_SHARE: &str = "/usr/share/debootstrap";
@@ -89,7 +90,7 @@ impl Builder<'_> {
         // has none for forky); those suites follow sid's script.
         if !Path::new(DEBOOTSTRAP_SHARE).join("scripts").join(suite).exists() {
             let share = work.path().join("debootstrap");
-            copy_dir(Path::new(DEBOOTSTRAP_SHARE), &share).map_err(io)?;
+            copy_tree(Path::new(DEBOOTSTRAP_SHARE), &share, &[]).map_err(io)?;
             std::os::unix::fs::symlink("sid", share.join("scripts").join(suite)).map_err(io)?;
             debootstrap.env("DEBOOTSTRAP_DIR", &share);
         }
@@ -117,7 +118,7 @@ impl Builder<'_> {
     ) -> Result<(), BuildError> {
         let io = |source| BuildError::Io { image: spec.name.clone(), source };
         let work = tempfile::Builder::new().prefix("harness-image-").tempdir().map_err(io)?;
-        copy_dir(context, work.path()).map_err(io)?;
+        copy_tree(context, work.path(), &[]).map_err(io)?;
         let ca: &[u8] = if takes_extra_ca { &self.extra_ca } else { b"" };
         std::fs::write(work.path().join("extra-ca.crt"), ca).map_err(io)?;
         let mut build = self.docker.command();
@@ -175,23 +176,6 @@ fn which(program: &str) -> Option<PathBuf> {
         .chain(["/usr/sbin", "/sbin"])
         .map(|dir| Path::new(dir).join(program))
         .find(|path| path.is_file())
-}
-
-fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let dest = to.join(entry.file_name());
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            copy_dir(&entry.path(), &dest)?;
-        } else if kind.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(entry.path())?, dest)?;
-        } else {
-            std::fs::copy(entry.path(), dest)?;
-        }
-    }
-    Ok(())
 }
 
 fn clear_files(dir: &Path) -> std::io::Result<()> {

@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::fsutil::copy_tree;
 use crate::scenario::{Scenario, Vars};
 
 /// Folders of the fixture never copied into the context.
@@ -21,7 +22,7 @@ impl Workspace {
     /// Copies `root/<fixture>` into a new temporary folder.
     pub fn create(root: &Path, scenario: &Scenario) -> std::io::Result<Self> {
         let dir = tempfile::Builder::new().prefix("harness-context-").tempdir()?;
-        copy_tree(&root.join(&scenario.fixture), dir.path(), true)?;
+        copy_tree(&root.join(&scenario.fixture), dir.path(), SKIPPED)?;
         Ok(Self { dir })
     }
 
@@ -40,44 +41,5 @@ impl Workspace {
                 Ok(path)
             })
             .collect()
-    }
-}
-
-fn copy_tree(from: &Path, to: &Path, top: bool) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let kind = entry.file_type()?;
-        if top && kind.is_dir() && SKIPPED.iter().any(|s| name == *s) {
-            continue;
-        }
-        let dest = to.join(&name);
-        if kind.is_dir() {
-            copy_tree(&entry.path(), &dest, false)?;
-        } else if kind.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(entry.path())?, dest)?;
-        } else {
-            std::fs::copy(entry.path(), dest)?;
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn copy_skips_top_level_target_only() {
-        let src = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(src.path().join("target/release")).unwrap();
-        std::fs::create_dir_all(src.path().join("src/target")).unwrap();
-        std::fs::write(src.path().join("src/main.rs"), "fn main() {}").unwrap();
-        let dest = tempfile::tempdir().unwrap();
-        copy_tree(src.path(), dest.path(), true).unwrap();
-        assert!(!dest.path().join("target").exists());
-        assert!(dest.path().join("src/target").is_dir());
-        assert!(dest.path().join("src/main.rs").is_file());
     }
 }
