@@ -118,6 +118,25 @@ pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     out
 }
 
+/// Pulls `image` onto the host daemon unless it is there: official images
+/// are seeded into the run's registry from the host, like the stand-ins.
+pub async fn pull_to_host(image: &str) -> Result<(), EngineError> {
+    use futures::StreamExt;
+    use testcontainers::bollard::query_parameters::CreateImageOptionsBuilder;
+
+    let docker = client().await?;
+    if has_image(&docker, image).await? {
+        return Ok(());
+    }
+    let (name, tag) = split_reference(image)?;
+    let options = CreateImageOptionsBuilder::default().from_image(&name).tag(&tag).build();
+    let mut pull = docker.create_image(Some(options), None, None);
+    while let Some(item) = pull.next().await {
+        item.map_err(|e| EngineError::docker(format!("pull `{image}` onto the host"), e))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,7 +35,7 @@ mod tls;
 
 pub use cleanup::{existing_volumes, leftovers, sweep, Leftovers, RunLabel, ROLE_LABEL, RUN_LABEL};
 pub use dind::{nameservers, Daemon, DaemonOptions, Rights};
-pub use docker::{require_docker, require_images, SKIP_ENV};
+pub use docker::{pull_to_host, require_docker, require_images, SKIP_ENV};
 pub use error::EngineError;
 pub use exec::{Captured, ExecOutcome};
 pub use facts::{EngineVersions, HistoryEntry};

@@ -17,7 +17,7 @@ use super::layers::map_layers;
 use super::result::{BuildReport, CommandReport, JobReport, RunReport, RunStatus, StepReport, REPORT_SCHEMA};
 use super::workspace::Workspace;
 use crate::catalogue::{EngineEntry, ResolvedMode, RunImages};
-use crate::engine::{Credentials, Daemon, DaemonOptions, Registry, RegistryOptions, Rights, RunLabel};
+use crate::engine::{pull_to_host, Credentials, Daemon, DaemonOptions, Registry, RegistryOptions, Rights, RunLabel};
 use crate::progress::{self, Build};
 use crate::scenario::{
     check_run, evaluate_job, weigh, CommandKind, DaemonMode, ExpandedJob, JobLayers, LayerEvidence, RunOutput,
@@ -70,9 +70,10 @@ impl Shared {
         let registry = Registry::start(&images.registry, options).await?;
         reporter.event(&Event::RegistryReady { address: registry.name(), took: started.elapsed() });
         // Stop the registry if seeding fails: nothing outlives a failed start.
+        let official = images.mode == ResolvedMode::Official;
         let seeded = async {
-            let chef = seed(&registry, &images.chef, reporter).await?;
-            let runtime = seed(&registry, &images.runtime, reporter).await?;
+            let chef = seed(&registry, &images.chef, official, reporter).await?;
+            let runtime = seed(&registry, &images.runtime, official, reporter).await?;
             anyhow::Ok((chef, runtime))
         }
         .await;
@@ -224,9 +225,13 @@ fn scenario_login(scenario: &Scenario) -> Option<Credentials> {
     })
 }
 
-/// Pushes a base image into the run's registry; returns its name there.
-async fn seed(registry: &Registry, image: &str, reporter: &mut dyn Reporter) -> anyhow::Result<String> {
+/// Pushes a base image into the run's registry (pulling an official one
+/// onto the host first); returns its name there.
+async fn seed(registry: &Registry, image: &str, official: bool, reporter: &mut dyn Reporter) -> anyhow::Result<String> {
     let started = Instant::now();
+    if official {
+        pull_to_host(image).await?;
+    }
     let reference = registry.seed(image, &repo_tag(image)).await?;
     reporter.event(&Event::ImageSeeded { reference: &reference, took: started.elapsed() });
     Ok(reference)
