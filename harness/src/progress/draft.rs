@@ -32,7 +32,7 @@ pub(crate) fn bounded(s: &str) -> &str {
 }
 
 /// One vertex as read so far.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct VertexDraft {
     pub(crate) number: u32,
     pub(crate) digest: Option<String>,
@@ -119,7 +119,7 @@ enum TextMode {
 }
 
 /// One build as read so far.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct BuildDraft {
     pub(crate) format: Format,
     pub(crate) builder: Option<String>,

@@ -62,6 +62,13 @@ impl Parser {
         &self.builds
     }
 
+    /// The build being read, as it would stand if the log ended here: steps
+    /// that printed a result already carry their outcome. For live views of
+    /// a running build (plain progress).
+    pub fn current(&self) -> Option<Build> {
+        self.draft.as_ref().filter(|d| d.has_content()).map(|d| finish(d.clone()))
+    }
+
     fn error(&self, line: Option<u64>, kind: ParseErrorKind) -> ParseError {
         ParseError::new(&self.input, line, kind)
     }

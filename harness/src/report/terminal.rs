@@ -4,6 +4,7 @@
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::grid::explain;
+use crate::progress::{Outcome, Step};
 use crate::runner::{Event, Reporter};
 use crate::scenario::Status;
 
@@ -26,6 +27,12 @@ impl Terminal {
             Some(bar) if !bar.is_hidden() => bar.println(text),
             _ => eprintln!("{text}"),
         }
+    }
+
+    fn step_line(&self, job: u32, build: &str, step: &Step, outcome: Outcome) {
+        let took = step.duration.map(|d| format!("{d:.1}s")).unwrap_or_default();
+        let outcome = outcome.to_string();
+        self.line(&format!("  job {job} {build:10} {outcome:9} {took:>6}  {}", step.name()));
     }
 
     fn finish_bar(&mut self) {
@@ -81,10 +88,13 @@ impl Reporter for Terminal {
                     self.line(&format!("  $ {script}"));
                 }
             }
+            Event::StepCompleted { job, build, step } => self.step_line(*job, build, step, step.outcome),
             Event::StepObserved { job, build, step } => {
-                let took = step.step.duration.map(|d| format!("{d:.1}s")).unwrap_or_default();
-                let outcome = step.observed.to_string();
-                self.line(&format!("  job {job} {build:10} {outcome:9} {took:>6}  {}", step.step.name()));
+                // Shown live already, unless it never printed a result or
+                // layer evidence changed the judgement.
+                if step.step.evidence.results.is_empty() || step.note.is_some() {
+                    self.step_line(*job, build, &step.step, step.observed);
+                }
                 if let Some(note) = &step.note {
                     self.line(&format!("      {note}"));
                 }

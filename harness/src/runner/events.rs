@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::result::{CommandReport, JobReport, RunReport, StepReport};
 use crate::catalogue::RunImages;
 use crate::engine::EngineVersions;
+use crate::progress::Step;
 use crate::scenario::{DaemonMode, RunVerdict, Verdict};
 
 /// One thing that happened during a run.
@@ -46,6 +47,13 @@ pub enum Event<'a> {
     CommandStarted {
         job: u32,
         script: &'a str,
+    },
+    /// A Dockerfile step printed its result while its build runs (the
+    /// parser's outcome alone; live views).
+    StepCompleted {
+        job: u32,
+        build: &'a str,
+        step: &'a Step,
     },
     /// A Dockerfile step, once its build finished, with the outcome judged
     /// from progress and layer evidence.

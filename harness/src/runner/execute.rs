@@ -13,11 +13,15 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 
 use super::events::{Event, Reporter};
+use super::follow::LogFollower;
 use super::layers::map_layers;
 use super::result::{BuildReport, CommandReport, JobReport, RunReport, RunStatus, StepReport, REPORT_SCHEMA};
 use super::workspace::Workspace;
 use crate::catalogue::{EngineEntry, ResolvedMode, RunImages};
-use crate::engine::{pull_to_host, Credentials, Daemon, DaemonOptions, Registry, RegistryOptions, Rights, RunLabel};
+use crate::engine::{
+    pull_to_host, Credentials, Daemon, DaemonOptions, EngineError, ExecOutcome, Registry, RegistryOptions, Rights,
+    RunLabel,
+};
 use crate::progress::{self, Build};
 use crate::scenario::{
     check_run, evaluate_job, weigh, CommandKind, DaemonMode, ExpandedJob, JobLayers, LayerEvidence, RunOutput,
@@ -327,7 +331,11 @@ async fn run_job(
         let slug = rendered.build_id.as_deref().unwrap_or(command_slug(&command.kind));
         let log = job_dir.join(format!("{:02}-{slug}.log", k + 1));
         let script = format!("cd {CONTEXT_DIR} && {}", rendered.script);
-        let outcome = daemon.exec(&script, &[], &log, opts.command_timeout).await?;
+        let exec = daemon.exec(&script, &[], &log, opts.command_timeout);
+        let outcome = match &rendered.build_id {
+            Some(id) => follow_build(exec, &log, number, id, reporter).await?,
+            None => exec.await?,
+        };
 
         let build = match (&command.kind, &rendered.build_id) {
             (CommandKind::Build(spec), Some(id)) => {
@@ -387,6 +395,36 @@ async fn run_job(
     report.duration_secs = started.elapsed().as_secs_f64();
     Ok((report, layers))
 }
+
+/// Awaits a build's exec while reporting each step as its log shows it
+/// complete.
+async fn follow_build(
+    exec: impl std::future::Future<Output = Result<ExecOutcome, EngineError>>,
+    log: &Path,
+    job: u32,
+    build: &str,
+    reporter: &mut dyn Reporter,
+) -> Result<ExecOutcome, EngineError> {
+    let mut follower = LogFollower::new(log.to_owned());
+    let report = |follower: &mut LogFollower, reporter: &mut dyn Reporter| {
+        for step in follower.poll() {
+            reporter.event(&Event::StepCompleted { job, build, step: &step });
+        }
+    };
+    tokio::pin!(exec);
+    loop {
+        tokio::select! {
+            outcome = &mut exec => {
+                report(&mut follower, reporter);
+                return outcome;
+            }
+            _ = tokio::time::sleep(FOLLOW_EVERY) => report(&mut follower, reporter),
+        }
+    }
+}
+
+/// How often a running build's log is read for the live view.
+const FOLLOW_EVERY: Duration = Duration::from_millis(500);
 
 /// Where the build context lives inside each dind.
 const CONTEXT_DIR: &str = "/harness/context";

@@ -8,6 +8,7 @@
 
 mod events;
 mod execute;
+mod follow;
 mod layers;
 mod result;
 mod workspace;
