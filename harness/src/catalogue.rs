@@ -197,7 +197,7 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// A mode with `auto` decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ResolvedMode {
     Official,
@@ -233,7 +233,7 @@ fn probe(address: &str, timeout: Duration) -> Result<(), String> {
 }
 
 /// The concrete images of one run on one engine.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RunImages {
     pub engine_version: String,
     pub buildx: bool,

@@ -6,11 +6,11 @@
 //! layer came from a remote cache. The parsers here are pure and tested on
 //! recorded CLI output; the execs that feed them live on `Daemon`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The versions one daemon reports; they go into every result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EngineVersions {
     /// Engine (`docker version` server), e.g. `26.1.5+dfsg1`.
     pub engine: String,
@@ -34,7 +34,7 @@ pub struct EngineVersions {
 }
 
 /// One step of an image's history, oldest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {
     /// The instruction, as the builder recorded it.
     pub created_by: String,

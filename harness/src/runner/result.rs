@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::catalogue::RunImages;
 use crate::engine::EngineVersions;
@@ -17,7 +17,7 @@ use crate::scenario::{DaemonMode, EditReport, LayerCompare, RunVerdict, Status, 
 pub const REPORT_SCHEMA: u32 = 1;
 
 /// One scenario run on one engine.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunReport {
     pub schema: u32,
     pub scenario: String,
@@ -37,7 +37,7 @@ pub struct RunReport {
 }
 
 /// How the run ended as a whole.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RunStatus {
     /// Every expectation held (known bugs reproduced count as held).
@@ -63,7 +63,7 @@ impl RunStatus {
 }
 
 /// One job (one CI job, or one round on a warm laptop daemon).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobReport {
     pub number: u32,
     pub name: String,
@@ -97,7 +97,7 @@ impl JobReport {
 }
 
 /// One command of a job's pipeline.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CommandReport {
     /// The exact `sh -c` line run inside the dind.
     pub script: String,
@@ -111,7 +111,7 @@ pub struct CommandReport {
 }
 
 /// What a build command showed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BuildReport {
     /// The id expectations use (`builder`, `build-2`).
     pub id: String,
@@ -123,7 +123,7 @@ pub struct BuildReport {
 }
 
 /// A Dockerfile step with its layer evidence.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepReport {
     pub step: Step,
     /// Diff id of the layer the step made, when it could be mapped.

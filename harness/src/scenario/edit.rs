@@ -8,13 +8,13 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::model::{Edit, EditAction};
 use super::render::Vars;
 
 /// What an edit did, for the job's log and report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EditReport {
     /// Path inside the build context.
     pub file: String,

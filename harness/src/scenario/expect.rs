@@ -10,14 +10,14 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::model::{ExpandedJob, Expectation, Expected, OverrideAction, RunCheck};
 use super::render::Vars;
 use crate::progress::{Build, Outcome, Step};
 
 /// How a step's layer compares with the previous job's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LayerCompare {
     Same,
@@ -64,7 +64,7 @@ impl LayerEvidence<'_> {
 }
 
 /// How an expectation or run check turned out.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Status {
     Pass,
@@ -91,7 +91,7 @@ impl Status {
 }
 
 /// The verdict on one step expectation in one job.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
     pub job: u32,
     pub build: String,
@@ -260,14 +260,14 @@ fn normalize(text: &str) -> String {
 }
 
 /// What `docker run` gave.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunOutput {
     pub exit_code: i64,
     pub stdout: String,
 }
 
 /// The verdict on one run check in one job.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunVerdict {
     pub job: u32,
     /// The image as run.

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::render::Template;
 use crate::catalogue::EngineEntry;
@@ -45,14 +45,14 @@ pub struct Dockerfile {
 }
 
 /// How every daemon of the scenario is set up.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DaemonConfig {
     /// `"features": {"containerd-snapshotter": true}` in daemon.json.
     pub containerd_snapshotter: bool,
 }
 
 /// Whether a job gets a new daemon or keeps the previous job's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DaemonMode {
     /// A new daemon with an empty cache, as a CI job gets.
@@ -205,7 +205,7 @@ pub struct BuildCommand {
     pub extra_args: Vec<Template>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Frontend {
     /// `DOCKER_BUILDKIT=1 docker build`.
@@ -298,6 +298,16 @@ impl std::fmt::Display for Expected {
 impl Serialize for Expected {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Expected {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        if name == "reused" {
+            return Ok(Self::Reused);
+        }
+        name.parse::<Outcome>().map(Self::Is).map_err(serde::de::Error::custom)
     }
 }
 
