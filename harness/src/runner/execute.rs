@@ -483,3 +483,17 @@ async fn observe_build(
     }
     (report, Some(build))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::repo_tag;
+
+    #[test]
+    fn repo_tag_drops_only_a_registry_host() {
+        assert_eq!(repo_tag("harness/chef:rust-1"), "harness/chef:rust-1");
+        assert_eq!(repo_tag("lukemathwalker/cargo-chef:latest-rust-1"), "lukemathwalker/cargo-chef:latest-rust-1");
+        assert_eq!(repo_tag("debian:bookworm-slim"), "debian:bookworm-slim");
+        assert_eq!(repo_tag("docker.io/library/debian:bookworm-slim"), "library/debian:bookworm-slim");
+        assert_eq!(repo_tag("localhost:5000/x:1"), "x:1");
+    }
+}
