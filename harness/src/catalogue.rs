@@ -94,7 +94,11 @@ impl fmt::Display for ImageMode {
 /// Errors reading or using the catalogue.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogueError {
-    #[error("failed to read engine catalogue `{path}`")]
+    #[error(
+        "failed to read engine catalogue `{path}`: run harness inside a checkout \
+         (a folder with ci/engines.toml, found from the current directory upward), \
+         or name one with `--root DIR` or HARNESS_ROOT"
+    )]
     Read {
         path: PathBuf,
         #[source]
@@ -188,12 +192,28 @@ pub fn default_path() -> PathBuf {
     std::env::var_os("HARNESS_CATALOGUE").map(PathBuf::from).unwrap_or_else(|| workspace_root().join(CATALOGUE_PATH))
 }
 
-/// The workspace root: `$HARNESS_ROOT`, else the folder this crate was built in.
+/// The checkout the harness works in: `$HARNESS_ROOT` (the CLI's `--root`
+/// sets it), else the nearest folder from the current directory upward that
+/// holds the catalogue. Never the folder the binary was built in: an
+/// installed `harness` must work in whichever checkout it is run from.
+///
+/// With no checkout found it returns the current directory, so the
+/// catalogue's read error names a path and [`CatalogueError::Read`] says how
+/// to point at a checkout.
 pub fn workspace_root() -> PathBuf {
-    let root = std::env::var_os("HARNESS_ROOT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".."));
+    let root = match std::env::var_os("HARNESS_ROOT") {
+        Some(root) => PathBuf::from(root),
+        None => {
+            let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+            find_checkout(&cwd).unwrap_or(cwd)
+        }
+    };
     root.canonicalize().unwrap_or(root)
+}
+
+/// The nearest of `start` and its ancestors that holds the catalogue.
+fn find_checkout(start: &Path) -> Option<PathBuf> {
+    start.ancestors().find(|dir| dir.join(CATALOGUE_PATH).is_file()).map(Path::to_owned)
 }
 
 /// A mode with `auto` decided.

@@ -16,6 +16,10 @@ pub use exit::{CliError, Exit};
 #[derive(Debug, Parser)]
 #[command(name = "harness", version, about, long_about = None)]
 struct Cli {
+    /// The checkout to work in (catalogue, scenarios, images); default: the
+    /// nearest folder from here upward with `ci/engines.toml`.
+    #[arg(long, global = true, value_name = "DIR", env = "HARNESS_ROOT")]
+    root: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -41,6 +45,11 @@ pub fn main() -> std::process::ExitCode {
         }
     };
     init_tracing();
+    if let Some(root) = &cli.root {
+        // One process-wide answer to "which checkout", read by
+        // `catalogue::workspace_root`; set before any thread starts.
+        std::env::set_var("HARNESS_ROOT", root);
+    }
     let result = match cli.command {
         Command::Parse(args) => parse::run(args),
         Command::Images(cmd) => images::run(cmd),
