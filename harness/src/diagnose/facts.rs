@@ -5,7 +5,7 @@
 //! size. Each fact keeps its line for the evidence. Matching is by
 //! substring, so CI decorations (timestamps, prefixes) do not hide them.
 
-use crate::progress::VertexStatus;
+use crate::progress::{Build, Format, VertexStatus};
 
 use super::input::LogInput;
 use super::series::BuildRef;
@@ -87,6 +87,10 @@ pub(crate) fn read(logs: &[LogInput], r: BuildRef) -> Facts {
         let error = (v.status == VertexStatus::Error).then(|| v.error.clone().unwrap_or_default());
         facts.imports.push(Import { source, error, line: None });
     }
+    if build.format == Format::Rawjson {
+        rawjson_lines(&mut facts, log, build);
+        return facts;
+    }
     let mut in_context = false;
     for (n, line) in log.range(prelude, build.lines.last) {
         let lower = line.to_ascii_lowercase();
@@ -106,6 +110,25 @@ pub(crate) fn read(logs: &[LogInput], r: BuildRef) -> Facts {
         }
     }
     facts
+}
+
+/// Rawjson holds the same facts inside JSON objects: only the lines of
+/// cache imports and inline cache are located, by their quoted names.
+fn rawjson_lines(facts: &mut Facts, log: &LogInput, build: &Build) {
+    for (n, line) in log.range(build.lines.first, build.lines.last) {
+        for import in facts.imports.iter_mut().filter(|i| i.line.is_none()) {
+            let named = line.contains(&format!("\"name\":\"{IMPORTING}{}\"", import.source));
+            if named && (import.error.is_none() || line.contains("\"error\"")) {
+                import.line = Some(n);
+            }
+        }
+        if line.contains("preparing layers for inline cache") {
+            facts.inline_export.get_or_insert(n);
+        }
+        if line.contains("exporting cache to") {
+            facts.remote_export.get_or_insert(n);
+        }
+    }
 }
 
 fn command_line(facts: &mut Facts, n: u64, lower: &str) {

@@ -1,6 +1,7 @@
 //! Remote-cache hits that plain progress prints as `DONE`: the progress
 //! parser already tells them apart ([`Outcome::Remote`]); this names the
-//! pattern so a person reading `DONE` does not count a miss.
+//! pattern so a person reading `DONE` does not count a miss. A `FROM` that
+//! pulled its base image is a pull, not a cache hit, and is left out.
 
 use crate::progress::Outcome;
 
@@ -14,7 +15,7 @@ pub(crate) fn findings(target: &str, runs: &[Run], out: &mut Vec<Finding>) {
     let mut steps: Vec<String> = Vec::new();
     let mut hits = 0;
     for run in runs {
-        for step in run.build.steps.iter().filter(|s| s.outcome == Outcome::Remote) {
+        for step in run.build.steps.iter().filter(|s| s.outcome == Outcome::Remote && s.keyword() != "FROM") {
             hits += 1;
             if !steps.contains(&step.name()) {
                 steps.push(step.name());
