@@ -11,7 +11,8 @@ use super::changes;
 use super::cite;
 use super::misses::{at, missed, Cause, Miss, Run};
 use super::model::{Citation, Finding, Pattern};
-use super::series::position;
+use super::input::LogInput;
+use super::series::{self, copy_from, position};
 
 /// Misses of one pattern at one step, gathered before becoming a finding.
 struct Bucket {
@@ -22,24 +23,45 @@ struct Bucket {
 }
 
 /// Findings for every explained miss of one target.
-pub(crate) fn findings(target: &str, runs: &[Run], misses: &[Miss], out: &mut Vec<Finding>, notes: &mut Vec<String>) {
+pub(crate) fn findings(
+    logs: &[LogInput],
+    target: &str,
+    runs: &[Run],
+    misses: &[Miss],
+    out: &mut Vec<Finding>,
+    notes: &mut Vec<String>,
+) {
     let mut buckets: BTreeMap<(Pattern, String), Bucket> = BTreeMap::new();
     for m in misses {
-        let Some((pattern, evidence, extra)) = explain(target, runs, m, notes) else { continue };
+        let Some((pattern, evidence, extra)) = explain(logs, target, runs, m, notes) else { continue };
         let step = &runs[m.run].build.steps[m.step];
-        let b = buckets.entry((pattern, position(step))).or_insert_with(|| Bucket {
+        // `--no-cache` is one cause for the whole build, not one per stage.
+        let key = if pattern == Pattern::NoCache { String::new() } else { position(step) };
+        let b = buckets.entry((pattern, key)).or_insert_with(|| Bucket {
             step: (m.run, m.step),
             runs: Vec::new(),
             evidence: Vec::new(),
             extra: Vec::new(),
         });
-        b.runs.push(m.run);
+        if !b.runs.contains(&m.run) {
+            b.runs.push(m.run);
+        }
         b.evidence.extend(evidence);
         b.extra.extend(extra.into_iter().filter(|e| !b.extra.contains(e)).collect::<Vec<_>>());
     }
     for ((pattern, _), b) in buckets {
         let step = &runs[b.step.0].build.steps[b.step.1];
         let names: Vec<String> = b.runs.iter().map(|&k| cite::run_name(&runs[k])).collect();
+        if pattern == Pattern::NoCache {
+            let summary = format!(
+                "{} of {} builds of `{target}` ran with `--no-cache` ({}): every step ran.",
+                b.runs.len(),
+                runs.len(),
+                names.join(", ")
+            );
+            out.push(cite::finding(pattern, Some(target), None, summary, b.evidence));
+            continue;
+        }
         let mut summary = format!(
             "`{}` of `{target}` missed in {} of {} builds ({}).",
             step.name(),
@@ -57,7 +79,7 @@ pub(crate) fn findings(target: &str, runs: &[Run], misses: &[Miss], out: &mut Ve
 
 type Explained = (Pattern, Vec<Citation>, Vec<String>);
 
-fn explain(target: &str, runs: &[Run], m: &Miss, notes: &mut Vec<String>) -> Option<Explained> {
+fn explain(logs: &[LogInput], target: &str, runs: &[Run], m: &Miss, notes: &mut Vec<String>) -> Option<Explained> {
     let run = &runs[m.run];
     let step = &run.build.steps[m.step];
     let this = cite::step(run, step, format!("{}: first step of its stage that missed", step.outcome));
@@ -96,6 +118,21 @@ fn explain(target: &str, runs: &[Run], m: &Miss, notes: &mut Vec<String>) -> Opt
                 ev.extend(cite::step(&runs[*j], &runs[*j].build.steps[*idx], "its last run, for comparison"));
             }
             Some((Pattern::DependenciesChanged, ev, extra))
+        }
+        Cause::Shared { by: (r, idx), step: reused } => {
+            let other = &logs[r.log];
+            let other_step = &other.builds[r.build].steps[*idx];
+            let reused = &run.build.steps[*reused];
+            ev.extend(cite::step(run, reused, format!("{}: reused from the build below", reused.outcome)));
+            let first = other_step.evidence.lines.first;
+            ev.push(Citation { file: other.label.clone(), line: first, text: other.quote(first), note: Some(format!("{}: that build ran it first, with new input", other_step.outcome)) });
+            let extra = vec![format!(
+                "`{}` before it was reused from another build that ran it with new input in between: the \
+                 input of this step changed too.",
+                reused.name()
+            )];
+            let context = matches!(reused.keyword().as_str(), "COPY" | "ADD") && copy_from(&reused.instruction).is_none();
+            context.then_some((Pattern::ContextChanged, ev, extra))
         }
         Cause::ContextChanged => {
             if let (Some(p), Some((ln, b))) = (prev, &run.facts.context) {
@@ -157,12 +194,16 @@ fn cache_lost(
         )];
         return Some((Pattern::Unknown, ev, extra));
     }
-    let final_stage = step.stage.as_deref() == Some(target);
+    let final_stage = step.stage.as_deref() == Some(series::final_stage(run.build).as_str());
     let min_mode = inline || (run.facts.remote_export.is_some() && !run.facts.mode_max);
     if !final_stage && ran(m.run - 1) && run.facts.imported() && min_mode {
         ev.extend(imported);
         ev.extend(run.facts.inline_export.or(run.facts.remote_export).map(|l| cite::line(run, l, "cache export")));
-        let extra = vec![format!("Stage `{}` is not the final stage `{target}`.{same}", step.stage.as_deref().unwrap_or("?"))];
+        let extra = vec![format!(
+            "Stage `{}` is not the final stage `{}`.{same}",
+            step.stage.as_deref().unwrap_or("?"),
+            series::final_stage(run.build)
+        )];
         return Some((Pattern::IntermediateStage, ev, extra));
     }
     if dependency_copy && !same_output {
@@ -173,9 +214,9 @@ fn cache_lost(
     }
     let changed = changes::before(prev, run, m.step);
     let extra = if changed.is_empty() {
-        vec![format!("Nothing the logs show changed before it since {}.{same}", cite::run_name(prev))]
+        vec![format!("Nothing the logs show changed before it since the build before.{same}")]
     } else {
-        vec![format!("What changed before it since {} is cited below.{same}", cite::run_name(prev))]
+        vec![format!("What changed before it since the build before is cited below.{same}")]
     };
     ev.extend(at(prev.build, &key).and_then(|(_, s)| cite::step(prev, s, format!("{} in the build before", s.outcome))));
     ev.extend(changed);

@@ -36,7 +36,13 @@ pub(crate) fn finding(
     mut evidence: Vec<Citation>,
 ) -> Finding {
     let entry = knowledge::entry(pattern);
-    evidence.dedup();
+    let mut seen: Vec<(String, u64)> = Vec::new();
+    evidence.retain(|c| {
+        let key = (c.file.clone(), c.line);
+        let new = !seen.contains(&key);
+        seen.push(key);
+        new
+    });
     if evidence.len() > MAX_EVIDENCE {
         let more = evidence.len() - MAX_EVIDENCE + 1;
         evidence.truncate(MAX_EVIDENCE - 1);

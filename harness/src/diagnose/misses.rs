@@ -71,6 +71,9 @@ pub(crate) enum Cause {
     /// A `COPY --from` of a stage that ran in this build: that stage's own
     /// first miss explains it.
     Upstream { stage: String },
+    /// Step `step` before it was reused from another target's build (`by`:
+    /// that build and its step), which ran it with new input in between.
+    Shared { by: (BuildRef, usize), step: usize },
     /// Nothing the logs show changed before the step. `same_output`: the
     /// install step after it printed the same dependencies as its last run
     /// (so a copied lockfile or recipe did not change); `dependency_copy`:
@@ -89,7 +92,7 @@ pub(crate) struct Miss {
 }
 
 /// Every first miss, per run and stage.
-pub(crate) fn first_misses(runs: &[Run]) -> Vec<Miss> {
+pub(crate) fn first_misses(logs: &[LogInput], runs: &[Run]) -> Vec<Miss> {
     let mut out = Vec::new();
     for (k, run) in runs.iter().enumerate() {
         let mut stages_seen: Vec<Option<&str>> = Vec::new();
@@ -98,7 +101,7 @@ pub(crate) fn first_misses(runs: &[Run]) -> Vec<Miss> {
                 continue;
             }
             stages_seen.push(step.stage.as_deref());
-            out.push(Miss { run: k, step: i, cause: classify(runs, k, i) });
+            out.push(Miss { run: k, step: i, cause: classify(logs, runs, k, i) });
         }
     }
     out
@@ -115,7 +118,7 @@ pub(crate) fn at<'b>(build: &'b Build, position_key: &str) -> Option<(usize, &'b
     build.steps.iter().enumerate().find(|(_, s)| position(s) == position_key)
 }
 
-fn classify(runs: &[Run], k: usize, i: usize) -> Cause {
+fn classify(logs: &[LogInput], runs: &[Run], k: usize, i: usize) -> Cause {
     let run = &runs[k];
     let step = &run.build.steps[i];
     if run.facts.no_cache {
@@ -140,12 +143,42 @@ fn classify(runs: &[Run], k: usize, i: usize) -> Cause {
             return Cause::Upstream { stage };
         }
     }
+    if let Some((by, earlier)) = shared_input(logs, runs, k, i) {
+        return Cause::Shared { by, step: earlier };
+    }
     let dependency_copy = copies_dependencies(&step.instruction);
     let from_context = matches!(step.keyword().as_str(), "COPY" | "ADD") && copy_from(&step.instruction).is_none();
     if from_context && !dependency_copy {
         return Cause::ContextChanged;
     }
     Cause::CacheLost { same_output: outputs.same, dependency_copy }
+}
+
+/// An earlier step of the missed step's stage that this run reused, but
+/// that another target's build ran after this target's previous build: its
+/// input changed, and that build paid for it (two Dockerfiles sharing a
+/// stage on one daemon). Returns that build and step, and the reused step.
+fn shared_input(logs: &[LogInput], runs: &[Run], k: usize, i: usize) -> Option<((BuildRef, usize), usize)> {
+    let (prev, run) = (runs.get(k.checked_sub(1)?)?.r, runs[k].r);
+    let step = &runs[k].build.steps[i];
+    let earlier = runs[k].build.steps.iter().enumerate().filter(|(_, s)| {
+        s.stage == step.stage && s.index < step.index && s.outcome.is_reused() && s.keyword() != "FROM"
+    });
+    for (e, reused) in earlier {
+        for (l, log) in logs.iter().enumerate() {
+            for (b, build) in log.builds.iter().enumerate() {
+                let at = (l, b);
+                if at <= (prev.log, prev.build) || at >= (run.log, run.build) {
+                    continue;
+                }
+                let ran = build.steps.iter().position(|s| s.name() == reused.name() && missed(s));
+                if let Some(idx) = ran {
+                    return Some(((BuildRef { log: l, build: b }, idx), e));
+                }
+            }
+        }
+    }
+    None
 }
 
 /// True when a step of stage `stage` ran in `build`.
@@ -206,6 +239,11 @@ fn compare_install(runs: &[Run], k: usize, i: usize) -> Outputs {
     if added.is_empty() && removed.is_empty() {
         return Outputs { changed: None, same: true };
     }
+    // Fewer lines alone is a warm cache mount or an incremental build, not
+    // a change of dependencies.
+    if added.is_empty() {
+        return none;
+    }
     let added = added.into_iter().cloned().collect();
     Outputs { changed: Some(Cause::DependenciesChanged { install, added, removed, earlier: Some((j, idx)) }), same: false }
 }
@@ -247,7 +285,7 @@ mod tests {
     fn a_new_dependency_in_the_output_is_a_dependency_change() {
         let logs = [log("1", &build("aa", "Cargo.lock .", RAN)), log("2", &build("aa", "Cargo.lock .", RAN_NEW))];
         let runs = runs_of(&logs);
-        let misses = first_misses(&runs);
+        let misses = first_misses(&logs, &runs);
         assert_eq!(misses[0].cause, Cause::FirstBuild);
         let Cause::DependenciesChanged { added, .. } = &misses[1].cause else { panic!("{misses:?}") };
         assert_eq!(added[0].text, "Compiling itoa v1.0.11");
@@ -256,14 +294,14 @@ mod tests {
     #[test]
     fn the_same_output_means_the_cache_was_lost() {
         let logs = [log("1", &build("aa", "Cargo.lock .", RAN)), log("2", &build("aa", "Cargo.lock .", RAN))];
-        let misses = first_misses(&runs_of(&logs));
+        let misses = first_misses(&logs, &runs_of(&logs));
         assert_eq!(misses[1].cause, Cause::CacheLost { same_output: true, dependency_copy: true });
     }
 
     #[test]
     fn base_digest_and_context_copies() {
         let logs = [log("1", &build("aa", ". .", RAN)), log("2", &build("bb", ". .", RAN)), log("3", &build("bb", ". .", RAN))];
-        let misses = first_misses(&runs_of(&logs));
+        let misses = first_misses(&logs, &runs_of(&logs));
         assert_eq!(misses[1].cause, Cause::BaseChanged { before: 0, after: 0 });
         assert_eq!(misses[2].cause, Cause::ContextChanged);
     }
@@ -272,7 +310,7 @@ mod tests {
     fn no_cache_in_the_echoed_command() {
         let text = format!("$ docker build --no-cache .\n{}", build("aa", ". .", RAN));
         let logs = [log("1", &build("aa", ". .", RAN)), log("2", &text)];
-        let misses = first_misses(&runs_of(&logs));
+        let misses = first_misses(&logs, &runs_of(&logs));
         assert_eq!(misses[1].cause, Cause::NoCache);
     }
 }

@@ -42,11 +42,11 @@ pub fn diagnose(logs: &[LogInput], dockerfile: Option<&Dockerfile>) -> Diagnosis
     let mut targets = Vec::new();
     for s in series::group(logs) {
         let runs = misses::runs(logs, &s);
-        let first = misses::first_misses(&runs);
+        let first = misses::first_misses(logs, &runs);
         cache_io::findings(&s.name, &runs, &mut findings);
         remote::findings(&s.name, &runs, &mut findings);
         mounts::findings(&s.name, &runs, dockerfile, &mut findings);
-        causes::findings(&s.name, &runs, &first, &mut findings, &mut notes);
+        causes::findings(logs, &s.name, &runs, &first, &mut findings, &mut notes);
         if runs.len() < 2 {
             notes.push(format!(
                 "`{}` was built once in these logs: nothing to compare it with; give the logs of the jobs before \

@@ -45,7 +45,20 @@ pub(crate) fn group(logs: &[LogInput]) -> Vec<Series> {
             }
         }
     }
-    merge_changed(series)
+    let mut series = merge_changed(series);
+    disambiguate(&mut series, logs);
+    series
+}
+
+/// Two targets with one final stage (two Dockerfiles whose last stage is
+/// unnamed) get the file name of their first log added.
+fn disambiguate(series: &mut [Series], logs: &[LogInput]) {
+    let names: Vec<String> = series.iter().map(|s| s.name.clone()).collect();
+    for s in series.iter_mut().filter(|s| names.iter().filter(|n| **n == s.name).count() > 1) {
+        let label = &logs[s.builds[0].log].label;
+        let file = label.rsplit('/').next().unwrap_or(label);
+        s.name = format!("{} ({file})", s.name);
+    }
 }
 
 /// Joins a series to an earlier one with the same layout when all its
