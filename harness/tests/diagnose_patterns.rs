@@ -151,6 +151,7 @@ fn no_cache() {
 fn base_image_digest_changed() {
     let d = run(&["diagnose/base-changed-job1.log", "diagnose/base-changed-job2.log"]);
     snapshot("base_changed", &d);
+    assert_eq!(patterns(&d), [Pattern::BaseImageChanged], "one moved base, one finding");
     let f = finding(&d, Pattern::BaseImageChanged);
     assert!(f.evidence.iter().any(|c| c.text.contains("a1a1")) && f.evidence.iter().any(|c| c.text.contains("b2b2")));
 }
@@ -189,4 +190,14 @@ fn context_changes_are_expected() {
     assert_eq!(f.severity, Severity::Expected);
     assert!(f.step.as_deref().unwrap().contains("COPY src ./src"));
     assert!(!d.has(Pattern::Unknown), "{:?}", patterns(&d));
+}
+
+#[test]
+fn a_dependency_that_really_changed() {
+    let d = run(&["diagnose/dependency-job1.log", "diagnose/dependency-job2.log", "diagnose/dependency-job3.log"]);
+    snapshot("dependency_changed", &d);
+    let f = finding(&d, Pattern::DependenciesChanged);
+    assert!(f.summary.contains("Compiling itoa v1.0.11"), "{}", f.summary);
+    assert!(f.evidence.iter().any(|c| c.file.ends_with("job3.log") && c.text.contains("itoa")), "{:?}", f.evidence);
+    assert!(!d.has(Pattern::InlineCacheAlternation), "new dependencies are a real change, not the alternation");
 }

@@ -36,7 +36,12 @@ pub(crate) fn findings(
         let Some((pattern, evidence, extra)) = explain(logs, target, runs, m, notes) else { continue };
         let step = &runs[m.run].build.steps[m.step];
         // `--no-cache` is one cause for the whole build, not one per stage.
-        let key = if pattern == Pattern::NoCache { String::new() } else { position(step) };
+        let key = match &m.cause {
+            Cause::NoCache => String::new(),
+            // One moved base image explains the misses of every stage on it.
+            Cause::BaseChanged { after, .. } => position(&runs[m.run].build.steps[*after]),
+            _ => position(step),
+        };
         let b = buckets.entry((pattern, key)).or_insert_with(|| Bucket {
             step: (m.run, m.step),
             runs: Vec::new(),
