@@ -23,9 +23,13 @@ fn inline_logs() -> Vec<String> {
 
 #[test]
 fn the_report_names_the_alternation_and_exits_0() {
-    let out = cargo_bin_cmd!("harness").arg("diagnose").args(inline_logs()).assert().success().get_output().stdout.clone();
+    let out =
+        cargo_bin_cmd!("harness").arg("diagnose").args(inline_logs()).assert().success().get_output().stdout.clone();
     let text = String::from_utf8(out).unwrap();
-    assert!(text.contains("PROBLEM: inline cache alternates between hit and miss [inline-cache-alternation]"), "{text}");
+    assert!(
+        text.contains("PROBLEM: inline cache alternates between hit and miss [inline-cache-alternation]"),
+        "{text}"
+    );
     assert!(text.contains("https://github.com/moby/buildkit/pull/7139"), "{text}");
     assert!(text.contains("docker26.1-inline-job3-builder.log:"), "evidence cites file:line\n{text}");
 }
@@ -43,7 +47,8 @@ fn json_is_stable_and_machine_readable() {
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["schema"], 1);
-    let patterns: Vec<&str> = v["findings"].as_array().unwrap().iter().map(|f| f["pattern"].as_str().unwrap()).collect();
+    let patterns: Vec<&str> =
+        v["findings"].as_array().unwrap().iter().map(|f| f["pattern"].as_str().unwrap()).collect();
     assert_eq!(patterns[0], "inline-cache-alternation", "{patterns:?}");
     let ev = &v["findings"][0]["evidence"][0];
     assert!(ev["file"].as_str().unwrap().ends_with(".log") && ev["line"].as_u64().unwrap() > 0, "{ev}");

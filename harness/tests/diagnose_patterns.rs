@@ -78,7 +78,11 @@ fn every_stage_in_cache_from_does_not_avoid_the_alternation() {
     let d = run(&names.iter().map(String::as_str).collect::<Vec<_>>());
     let f = finding(&d, Pattern::InlineCacheAlternation);
     assert_eq!(f.target.as_deref(), Some("builder"));
-    assert!(f.evidence.iter().any(|c| c.text.contains("RUN cargo chef cook") && c.file.contains("job-3")), "{:?}", f.evidence);
+    assert!(
+        f.evidence.iter().any(|c| c.text.contains("RUN cargo chef cook") && c.file.contains("job-3")),
+        "{:?}",
+        f.evidence
+    );
     assert!(!d.has(Pattern::RemoteHitAsDone), "a FROM that pulled its base image is no cache hit");
 }
 
@@ -126,8 +130,9 @@ fn copy_from_a_cache_mount() {
     assert!(copies[0].step.as_deref().unwrap().contains("/app/target/release/hello-world"));
     assert!(copies[0].summary.contains("stale"), "{}", copies[0].summary);
 
-    let df = Dockerfile::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/cache-mount-copy/naive.Dockerfile"))
-        .unwrap();
+    let df =
+        Dockerfile::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/cache-mount-copy/naive.Dockerfile"))
+            .unwrap();
     let with_df = diagnose::diagnose(&logs, Some(&df));
     let f = finding(&with_df, Pattern::CacheMountCopy);
     assert!(f.evidence.iter().any(|c| c.file.ends_with("naive.Dockerfile")), "{:?}", f.evidence);
@@ -166,7 +171,8 @@ fn instruction_changed() {
 
 #[test]
 fn intermediate_stage_under_inline_cache() {
-    let d = run(&["diagnose/intermediate-job1.log", "diagnose/intermediate-job2.log", "diagnose/intermediate-job3.log"]);
+    let d =
+        run(&["diagnose/intermediate-job1.log", "diagnose/intermediate-job2.log", "diagnose/intermediate-job3.log"]);
     snapshot("intermediate", &d);
     let f = finding(&d, Pattern::IntermediateStage);
     assert_eq!(f.target.as_deref(), Some("builder"));

@@ -3,9 +3,9 @@
 //! driver refused. These come from status lines, not from steps.
 
 use super::cite;
-use super::misses::Run;
 use super::facts::says_why;
 use super::input::LogInput;
+use super::misses::Run;
 use super::model::{Citation, Finding, Pattern, Severity};
 
 /// Import and export findings of one target's runs.

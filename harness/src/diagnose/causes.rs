@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 
 use super::changes;
 use super::cite;
+use super::input::LogInput;
 use super::misses::{at, missed, Cause, Miss, Run};
 use super::model::{Citation, Finding, Pattern};
-use super::input::LogInput;
 use super::series::{self, copy_from, position};
 
 /// Misses of one pattern at one step, gathered before becoming a finding.
@@ -130,13 +130,19 @@ fn explain(logs: &[LogInput], target: &str, runs: &[Run], m: &Miss, notes: &mut 
             let reused = &run.build.steps[*reused];
             ev.extend(cite::step(run, reused, format!("{}: reused from the build below", reused.outcome)));
             let first = other_step.evidence.lines.first;
-            ev.push(Citation { file: other.label.clone(), line: first, text: other.quote(first), note: Some(format!("{}: that build ran it first, with new input", other_step.outcome)) });
+            ev.push(Citation {
+                file: other.label.clone(),
+                line: first,
+                text: other.quote(first),
+                note: Some(format!("{}: that build ran it first, with new input", other_step.outcome)),
+            });
             let extra = vec![format!(
                 "`{}` before it was reused from another build that ran it with new input in between: the \
                  input of this step changed too.",
                 reused.name()
             )];
-            let context = matches!(reused.keyword().as_str(), "COPY" | "ADD") && copy_from(&reused.instruction).is_none();
+            let context =
+                matches!(reused.keyword().as_str(), "COPY" | "ADD") && copy_from(&reused.instruction).is_none();
             context.then_some((Pattern::ContextChanged, ev, extra))
         }
         Cause::ContextChanged => {
@@ -173,18 +179,30 @@ fn cache_lost(
     let ran = |k: usize| at(runs[k].build, &key).is_some_and(|(_, s)| missed(s));
     let inline = prev.facts.inline() || run.facts.inline();
     let same = if same_output { " The install step printed the same dependencies as its last run." } else { "" };
-    let imported: Vec<Citation> = run.facts.imports.iter().filter_map(|i| i.line.map(|l| cite::line(run, l, "cache imported"))).collect();
+    let imported: Vec<Citation> =
+        run.facts.imports.iter().filter_map(|i| i.line.map(|l| cite::line(run, l, "cache imported"))).collect();
     if reused(m.run - 1) && inline && run.facts.imported() {
         let third = (m.run + 1 < runs.len() && reused(m.run + 1)) || (m.run >= 2 && ran(m.run - 2));
-        ev.extend(at(prev.build, &key).and_then(|(_, s)| cite::step(prev, s, format!("{} in the build before", s.outcome))));
+        ev.extend(
+            at(prev.build, &key).and_then(|(_, s)| cite::step(prev, s, format!("{} in the build before", s.outcome))),
+        );
         ev.extend(prev.facts.inline_export.map(|l| cite::line(prev, l, "that build exported inline cache metadata")));
         ev.extend(imported);
         if third {
-            let later = run.build.steps.iter().skip(m.step + 1).filter(|s| s.stage == step.stage && s.keyword() == "RUN");
+            let later =
+                run.build.steps.iter().skip(m.step + 1).filter(|s| s.stage == step.stage && s.keyword() == "RUN");
             let reran = later.filter(|s| missed(s)).take(2);
-            ev.extend(reran.filter_map(|s| cite::step(run, s, format!("ran again: {} lines of output", s.evidence.output_lines))));
+            ev.extend(
+                reran.filter_map(|s| {
+                    cite::step(run, s, format!("ran again: {} lines of output", s.evidence.output_lines))
+                }),
+            );
             let seq = sequence(runs, &key);
-            return Some((Pattern::InlineCacheAlternation, ev, vec![format!("Across the builds it went {seq}.{same}")]));
+            return Some((
+                Pattern::InlineCacheAlternation,
+                ev,
+                vec![format!("Across the builds it went {seq}.{same}")],
+            ));
         }
         notes.push(format!(
             "`{}` of `{target}` missed after a hit with inline cache: that is how the inline-cache alternation \
@@ -223,7 +241,9 @@ fn cache_lost(
     } else {
         vec![format!("What changed before it since the build before is cited below.{same}")]
     };
-    ev.extend(at(prev.build, &key).and_then(|(_, s)| cite::step(prev, s, format!("{} in the build before", s.outcome))));
+    ev.extend(
+        at(prev.build, &key).and_then(|(_, s)| cite::step(prev, s, format!("{} in the build before", s.outcome))),
+    );
     ev.extend(changed);
     Some((Pattern::Unknown, ev, extra))
 }

@@ -13,12 +13,7 @@ const MAX_EVIDENCE: usize = 12;
 /// Line `line` of the run's log.
 pub(crate) fn line(run: &Run, line: u64, note: impl Into<String>) -> Citation {
     let note = note.into();
-    Citation {
-        file: run.log.label.clone(),
-        line,
-        text: run.log.quote(line),
-        note: (!note.is_empty()).then_some(note),
-    }
+    Citation { file: run.log.label.clone(), line, text: run.log.quote(line), note: (!note.is_empty()).then_some(note) }
 }
 
 /// The line that opens `step` in the run's log, if it was printed.

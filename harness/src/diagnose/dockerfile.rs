@@ -54,7 +54,8 @@ impl Dockerfile {
     /// Reads a Dockerfile.
     pub fn load(path: &Path) -> Result<Self, DockerfileError> {
         let label = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| DockerfileError::Read { path: label.clone(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| DockerfileError::Read { path: label.clone(), source })?;
         Self::parse(label, &text)
     }
 

@@ -52,7 +52,9 @@ impl LogInput {
             Ok(builds) => builds,
             // A refused cache export stops buildx before any build starts:
             // such a log is still worth a diagnosis.
-            Err(e) if matches!(e.kind, ParseErrorKind::NoBuild { .. }) && lines.iter().any(|l| says_why(l)) => Vec::new(),
+            Err(e) if matches!(e.kind, ParseErrorKind::NoBuild { .. }) && lines.iter().any(|l| says_why(l)) => {
+                Vec::new()
+            }
             Err(e) => return Err(e.into()),
         };
         Ok(Self { label, builds, lines })

@@ -46,7 +46,8 @@ pub(crate) struct Run<'a> {
 
 /// The runs of a series, in order.
 pub(crate) fn runs<'a>(logs: &'a [LogInput], series: &Series) -> Vec<Run<'a>> {
-    let read = |r: BuildRef| Run { r, log: &logs[r.log], build: &logs[r.log].builds[r.build], facts: facts::read(logs, r) };
+    let read =
+        |r: BuildRef| Run { r, log: &logs[r.log], build: &logs[r.log].builds[r.build], facts: facts::read(logs, r) };
     series.builds.iter().copied().map(read).collect()
 }
 
@@ -61,24 +62,43 @@ pub(crate) enum Cause {
     ImportFailed,
     /// The stage's `FROM` resolved to another digest; the step index in the
     /// previous build.
-    BaseChanged { before: usize, after: usize },
+    BaseChanged {
+        before: usize,
+        after: usize,
+    },
     /// This step (or an earlier one of its stage) reads differently now.
-    InstructionChanged { before: usize, after: usize },
+    InstructionChanged {
+        before: usize,
+        after: usize,
+    },
     /// The install step's dependency lines differ from its last run.
-    DependenciesChanged { install: usize, added: Vec<DepLine>, removed: Vec<String>, earlier: Option<(usize, usize)> },
+    DependenciesChanged {
+        install: usize,
+        added: Vec<DepLine>,
+        removed: Vec<String>,
+        earlier: Option<(usize, usize)>,
+    },
     /// A COPY of the build context.
     ContextChanged,
     /// A `COPY --from` of a stage that ran in this build: that stage's own
     /// first miss explains it.
-    Upstream { stage: String },
+    Upstream {
+        stage: String,
+    },
     /// Step `step` before it was reused from another target's build (`by`:
     /// that build and its step), which ran it with new input in between.
-    Shared { by: (BuildRef, usize), step: usize },
+    Shared {
+        by: (BuildRef, usize),
+        step: usize,
+    },
     /// Nothing the logs show changed before the step. `same_output`: the
     /// install step after it printed the same dependencies as its last run
     /// (so a copied lockfile or recipe did not change); `dependency_copy`:
     /// the step copies a lockfile or recipe.
-    CacheLost { same_output: bool, dependency_copy: bool },
+    CacheLost {
+        same_output: bool,
+        dependency_copy: bool,
+    },
 }
 
 /// The first miss of one stage in one run.
@@ -130,7 +150,8 @@ fn classify(logs: &[LogInput], runs: &[Run], k: usize, i: usize) -> Cause {
     if let Some(cause) = changed_text(prev.build, run.build, step) {
         return cause;
     }
-    let stage_reused = run.build.steps.iter().any(|s| s.stage == step.stage && s.outcome.is_reused() && s.keyword() != "FROM");
+    let stage_reused =
+        run.build.steps.iter().any(|s| s.stage == step.stage && s.outcome.is_reused() && s.keyword() != "FROM");
     if !run.facts.imports.is_empty() && !run.facts.imported() && !stage_reused {
         return Cause::ImportFailed;
     }
@@ -223,7 +244,8 @@ fn compare_install(runs: &[Run], k: usize, i: usize) -> Outputs {
     let none = Outputs { changed: None, same: false };
     let run = &runs[k];
     let step = &run.build.steps[i];
-    let install = run.build.steps.iter().enumerate().skip(i).find(|(_, s)| s.stage == step.stage && s.keyword() == "RUN");
+    let install =
+        run.build.steps.iter().enumerate().skip(i).find(|(_, s)| s.stage == step.stage && s.keyword() == "RUN");
     let Some((install, install_step)) = install else { return none };
     let Some(now) = output::dependency_lines(run.log, run.build.format, install_step).filter(|d| !d.is_empty()) else {
         return none;
@@ -245,7 +267,10 @@ fn compare_install(runs: &[Run], k: usize, i: usize) -> Outputs {
         return none;
     }
     let added = added.into_iter().cloned().collect();
-    Outputs { changed: Some(Cause::DependenciesChanged { install, added, removed, earlier: Some((j, idx)) }), same: false }
+    Outputs {
+        changed: Some(Cause::DependenciesChanged { install, added, removed, earlier: Some((j, idx)) }),
+        same: false,
+    }
 }
 
 /// True when a COPY/ADD copies a lockfile, manifest or recipe.
@@ -300,7 +325,11 @@ mod tests {
 
     #[test]
     fn base_digest_and_context_copies() {
-        let logs = [log("1", &build("aa", ". .", RAN)), log("2", &build("bb", ". .", RAN)), log("3", &build("bb", ". .", RAN))];
+        let logs = [
+            log("1", &build("aa", ". .", RAN)),
+            log("2", &build("bb", ". .", RAN)),
+            log("3", &build("bb", ". .", RAN)),
+        ];
         let misses = first_misses(&logs, &runs_of(&logs));
         assert_eq!(misses[1].cause, Cause::BaseChanged { before: 0, after: 0 });
         assert_eq!(misses[2].cause, Cause::ContextChanged);

@@ -46,7 +46,9 @@ fn absolute(path: &str, workdir: Option<&str>) -> String {
     let path = path.trim_matches('"');
     match (path.starts_with('/'), workdir) {
         (true, _) | (false, None) => path.trim_end_matches('/').to_owned(),
-        (false, Some(w)) => format!("{}/{}", w.trim_end_matches('/'), path.trim_start_matches("./").trim_end_matches('/')),
+        (false, Some(w)) => {
+            format!("{}/{}", w.trim_end_matches('/'), path.trim_start_matches("./").trim_end_matches('/'))
+        }
     }
 }
 
@@ -119,7 +121,8 @@ fn finding(target: &str, runs: &[Run], copy: &Step, src: &str, mount: &Mount, df
     let mut missing = 0;
     for run in runs {
         let copy_now = run.build.steps.iter().find(|s| s.instruction == copy.instruction);
-        let run_now = run.build.steps.iter().find(|s| s.instruction == mount.run && s.stage.as_deref() == Some(&mount.stage));
+        let run_now =
+            run.build.steps.iter().find(|s| s.instruction == mount.run && s.stage.as_deref() == Some(&mount.stage));
         if let Some(r) = run_now {
             evidence.extend(cite::step(run, r, format!("{}: cache mount on {}", r.outcome, mount.target)));
         }
@@ -134,12 +137,19 @@ fn finding(target: &str, runs: &[Run], copy: &Step, src: &str, mount: &Mount, df
     if let (Some(df), Some(line)) = (df, mount.dockerfile_line) {
         let text = shorten(&mount.run);
         evidence.push(Citation { file: df.label.clone(), line, text, note: Some(format!("mounts {}", mount.target)) });
-        let copy_line = df.stages.iter().flat_map(|s| &s.instructions).find(|i| {
-            i.keyword == "COPY" && i.args.split_whitespace().any(|w| w.trim_matches('"') == src)
-        });
+        let copy_line = df
+            .stages
+            .iter()
+            .flat_map(|s| &s.instructions)
+            .find(|i| i.keyword == "COPY" && i.args.split_whitespace().any(|w| w.trim_matches('"') == src));
         if let Some(c) = copy_line {
             let text = shorten(&format!("COPY {}", c.args));
-            evidence.push(Citation { file: df.label.clone(), line: c.line, text, note: Some("reads the mount's path".into()) });
+            evidence.push(Citation {
+                file: df.label.clone(),
+                line: c.line,
+                text,
+                note: Some("reads the mount's path".into()),
+            });
         }
     }
     let mut summary = format!(

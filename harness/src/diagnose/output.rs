@@ -86,7 +86,10 @@ mod tests {
 
     #[test]
     fn cargo_lines_lose_paths_and_timings() {
-        assert_eq!(dependency("   Compiling hello-world v0.0.1 (/app)").as_deref(), Some("Compiling hello-world v0.0.1"));
+        assert_eq!(
+            dependency("   Compiling hello-world v0.0.1 (/app)").as_deref(),
+            Some("Compiling hello-world v0.0.1")
+        );
         assert_eq!(dependency("  Downloaded tokio v1.54.1").as_deref(), Some("Downloaded tokio v1.54.1"));
         assert_eq!(dependency("    Finished `release` profile"), None);
         assert_eq!(skip_timestamp("21.54    Compiling x"), "   Compiling x");

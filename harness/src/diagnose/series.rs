@@ -151,7 +151,10 @@ mod tests {
 
     #[test]
     fn builds_of_one_target_group_across_logs_and_digests() {
-        let text = format!("{PLANNER}{}", BUILDER.replace("#1 ", "#1 ").replacen("#1 [chef", "#0 building with \"default\" instance using docker driver\n#1 [chef", 1));
+        let text = format!(
+            "{PLANNER}{}",
+            BUILDER.replacen("#1 [chef", "#0 building with \"default\" instance using docker driver\n#1 [chef", 1)
+        );
         let logs = [log("job1.log", &text), log("job2.log", &text)];
         let series = group(&logs);
         let names: Vec<_> = series.iter().map(|s| (s.name.as_str(), s.builds.len())).collect();
@@ -169,7 +172,10 @@ mod tests {
 
     #[test]
     fn vertex_order_does_not_split_a_target() {
-        let swapped = BUILDER.replace("#2 [chef 2/2] WORKDIR /app\n#2 CACHED\n#3 [planner 1/2] COPY . .\n#3 CACHED\n", "#3 [planner 1/2] COPY . .\n#3 CACHED\n#2 [chef 2/2] WORKDIR /app\n#2 CACHED\n");
+        let swapped = BUILDER.replace(
+            "#2 [chef 2/2] WORKDIR /app\n#2 CACHED\n#3 [planner 1/2] COPY . .\n#3 CACHED\n",
+            "#3 [planner 1/2] COPY . .\n#3 CACHED\n#2 [chef 2/2] WORKDIR /app\n#2 CACHED\n",
+        );
         assert_ne!(swapped, BUILDER);
         let logs = [log("1", BUILDER), log("2", &swapped)];
         assert_eq!(group(&logs).len(), 1);
