@@ -68,6 +68,20 @@ fn inline_cache_alternation_on_26_1() {
 }
 
 #[test]
+fn the_harness_run_of_ci_inline_cache_on_26_1_alternates() {
+    let names: Vec<String> = (1..=4)
+        .flat_map(|j| {
+            ["05-chef", "06-planner", "07-builder"].map(|b| format!("runs/ci-inline-cache-26.1.5/job-{j}/{b}.log"))
+        })
+        .collect();
+    let d = run(&names.iter().map(String::as_str).collect::<Vec<_>>());
+    let f = finding(&d, Pattern::InlineCacheAlternation);
+    assert_eq!(f.target.as_deref(), Some("builder"));
+    assert!(f.summary.contains("miss, hit, miss, hit"), "{}", f.summary);
+    assert!(!d.has(Pattern::Unknown), "{:?}", patterns(&d));
+}
+
+#[test]
 fn every_stage_in_cache_from_does_not_avoid_the_alternation() {
     let names: Vec<String> = (1..=4)
         .flat_map(|j| {
