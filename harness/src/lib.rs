@@ -12,10 +12,12 @@
 //! - [`scenario`]: scenario files to a validated model.
 //! - [`runner`]: drives a scenario's jobs on engines and emits events.
 //! - [`report`]: sinks for runs: live terminal view, grid, JSON.
+//! - [`diagnose`]: names why steps missed the cache across builds (pure, sync).
 //! - [`cli`]: the `harness` command line.
 
 pub mod catalogue;
 pub mod cli;
+pub mod diagnose;
 pub mod engine;
 mod fsutil;
 pub mod images;

@@ -2,6 +2,7 @@
 //! maps its result to the documented exit codes. Only this module uses
 //! `anyhow`; the library returns typed errors.
 
+mod diagnose;
 mod exit;
 mod images;
 mod parse;
@@ -33,6 +34,8 @@ enum Command {
     Images(images::Command),
     /// Run a scenario on an engine and check its expectations.
     Run(run::Args),
+    /// Name why steps missed the cache across consecutive builds' logs.
+    Diagnose(diagnose::Args),
 }
 
 /// Entry point of the binary.
@@ -54,6 +57,7 @@ pub fn main() -> std::process::ExitCode {
         Command::Parse(args) => parse::run(args),
         Command::Images(cmd) => images::run(cmd),
         Command::Run(args) => run::run(args),
+        Command::Diagnose(args) => diagnose::run(args),
     };
     match result {
         Ok(exit) => exit.into(),
