@@ -39,7 +39,7 @@ impl Context {
                 }
                 let in_repo = match &build.file {
                     Some(file) => PathBuf::from(super::docker::normalize_context(file)),
-                    None => Path::new(&build.context).join("Dockerfile"),
+                    None => PathBuf::from(super::docker::normalize_context(&format!("{}/Dockerfile", build.context))),
                 };
                 if !repo.join(&in_repo).is_file() {
                     return Err(ImportErrorKind::Invalid {

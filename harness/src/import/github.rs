@@ -47,12 +47,20 @@ impl GitHub {
     }
 
     pub fn job_spot(&self, name: &str) -> Spot {
-        let line = self.root.get("jobs").and_then(|j| j.get(name)).map_or(1, |n| n.line.saturating_sub(1).max(1));
+        let line = self.root.get("jobs").and_then(|j| j.get(name)).map_or(1, |n| n.key_line);
         self.spot(line, format!("jobs.{name}"))
     }
 
+    /// Where a job's commands are: its `steps` key, else the job.
+    pub fn steps_spot(&self, name: &str) -> Spot {
+        match self.root.get("jobs").and_then(|j| j.get(name)).and_then(|j| j.get("steps")) {
+            Some(steps) => self.spot(steps.key_line, format!("jobs.{name}.steps")),
+            None => self.job_spot(name),
+        }
+    }
+
     pub fn file_spot(&self) -> Spot {
-        let line = self.root.get("jobs").map_or(1, |n| n.line.saturating_sub(1).max(1));
+        let line = self.root.get("jobs").map_or(1, |n| n.key_line);
         self.spot(line, "jobs")
     }
 
@@ -66,7 +74,7 @@ impl GitHub {
             let filter: Vec<String> = filters.iter().map(|(k, v)| format!("{k}={v}")).collect();
             let rows: Vec<String> = rows.iter().map(row_label).collect();
             return Err(ImportErrorKind::Invalid {
-                spot: self.spot(job.get("strategy").map_or(job.line, |s| s.line), format!("jobs.{name}.strategy.matrix")),
+                spot: self.spot(job.get("strategy").and_then(|s| s.get("matrix")).map_or(job.key_line, |m| m.key_line), format!("jobs.{name}.strategy.matrix")),
                 problem: Problem::NoMatrixRow { filter: filter.join(", "), rows: rows.join("; ") },
             });
         }
@@ -82,7 +90,7 @@ impl GitHub {
         let key = format!("jobs.{name}.strategy.matrix");
         if matrix.as_str().is_some() {
             return Err(ImportErrorKind::Invalid {
-                spot: self.spot(matrix.line, key),
+                spot: self.spot(matrix.key_line, key),
                 problem: Problem::Type { expected: "a mapping of lists (a computed matrix is not static)", found: "a scalar" },
             });
         }
@@ -145,6 +153,13 @@ impl GitHub {
                 self.add_env(&mut step_scope, env, &format!("{key}.env"), &mut plan);
             }
             let first = plan.commands.len();
+            let condition = step.get("if").and_then(Node::as_str).map(|c| c.trim().trim_start_matches("${{").trim_end_matches("}}").trim());
+            if let Some(condition) = condition {
+                if step_scope.resolve(&format!("${{{{ {condition} }}}}")).text == "false" {
+                    plan.note(format!("step `{key}` is skipped: its condition `{condition}` is false on a push to main"));
+                    continue;
+                }
+            }
             if let Some(run) = step.get("run") {
                 let spot = self.spot(run.line, format!("{key}.run"));
                 let text = self.resolve(&step_scope, run.as_str().unwrap_or_default(), &spot, &mut plan);
@@ -210,6 +225,9 @@ impl GitHub {
                 let mut planned = Planned::new(Cmd::Login { username });
                 let registry = with("registry").unwrap_or_else(|| "Docker Hub".into());
                 planned.comments.push(format!("docker/login-action to {registry}: the run's registry stands for it"));
+                if step.get("with").and_then(|w| w.get("password")).is_some() {
+                    planned.comments.push("its password is not copied: secrets become placeholders, never values".into());
+                }
                 plan.commands.push(planned);
             }
             "docker/setup-buildx-action" => {
@@ -414,7 +432,7 @@ mod tests {
             ["os=a, target=chef", "extra=x, os=a, target=builder", "extra=x, os=b, target=builder", "os=c, target=other"]
         );
         let err = gh.plans("build", &[("target".into(), "nope".into())]).unwrap_err();
-        assert!(err.to_string().starts_with("ci.yml:5: at `jobs.build.strategy.matrix`: no matrix row has target=nope"), "{err}");
+        assert!(err.to_string().starts_with("ci.yml:6: at `jobs.build.strategy.matrix`: no matrix row has target=nope"), "{err}");
     }
 
     #[test]

@@ -127,8 +127,16 @@ impl GitLab {
     }
 
     pub fn job_spot(&self, name: &str) -> Spot {
-        let line = self.config.get(name).map_or(1, |n| n.line.saturating_sub(1).max(1));
+        let line = self.config.get(name).map_or(1, |n| n.key_line);
         self.spot(name, line, name.to_owned())
+    }
+
+    /// Where a job's commands are: its `script` key, else the job.
+    pub fn script_spot(&self, name: &str) -> Spot {
+        match self.config.get(name).and_then(|j| j.get("script")) {
+            Some(script) => self.spot(name, script.key_line, format!("{name}.script")),
+            None => self.job_spot(name),
+        }
     }
 
     pub fn file_spot(&self) -> Spot {
@@ -139,7 +147,7 @@ impl GitLab {
     fn extended(&self, name: &str, node: &Node, depth: usize) -> Result<Node, ImportErrorKind> {
         if depth > MAX_DEPTH {
             return Err(ImportErrorKind::Invalid {
-                spot: self.spot(name, node.line, format!("{name}.extends")),
+                spot: self.spot(name, node.get("extends").map_or(node.key_line, |e| e.key_line), format!("{name}.extends")),
                 problem: Problem::ExtendsLoop { name: name.to_owned() },
             });
         }
@@ -252,6 +260,11 @@ fn predefined(job: &str) -> Env {
         ("CI_REGISTRY_USER", "harness"),
         ("CI_REGISTRY_PASSWORD", "harness"),
         ("CI_JOB_TOKEN", "harness"),
+        // Names GitLab used before 9.0, still in many files.
+        ("CI_BUILD_TOKEN", "harness"),
+        ("CI_BUILD_REF", "commit-{job}"),
+        ("CI_BUILD_REF_NAME", "main"),
+        ("CI_BUILD_ID", "{job}"),
         ("CI_DEPLOY_USER", "harness"),
         ("CI_DEPLOY_PASSWORD", "harness"),
         ("CI_DEPENDENCY_PROXY_SERVER", "docker.io"),
@@ -402,7 +415,7 @@ fn resolve_references(file: &Path, node: &Node, root: &Node, depth: usize) -> Re
         }
         let target = path.iter().try_fold(root, |n, key| n.get(key)).ok_or_else(unknown)?;
         let resolved = resolve_references(file, target, root, depth + 1)?;
-        return Ok(Node { line: node.line, col: node.col, ..resolved });
+        return Ok(Node { line: node.line, col: node.col, key_line: node.key_line, ..resolved });
     }
     let value = match &node.value {
         Value::Seq(items) => {

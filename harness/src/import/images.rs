@@ -35,6 +35,10 @@ pub(crate) fn map(plan: &mut Plan) {
     for note in notes {
         plan.note(note);
     }
+    let exports = plan.builds().any(|b| b.cache_to.iter().any(|c| !c.contains("type=inline")));
+    if exports && plan.containerd.is_none() {
+        plan.containerd = Some("lets the docker driver export a cache other than inline (`--cache-to`)".into());
+    }
 }
 
 fn map_build(build: &mut Build, map_ref: &dyn Fn(&str) -> String, notes: &mut Vec<String>) {

@@ -153,9 +153,9 @@ fn plans(file: &Path, root: yaml::Node, repo: &Path, options: &ImportOptions) ->
         let gh = github::GitHub::new(file, root);
         let all = |job: &str| gh.plans(job, &filters);
         let (job, plans) = pick(&gh.jobs(), options.job.as_deref(), &all, gh.file_spot())?;
-        let spot = gh.job_spot(&job);
+        let spot = gh.steps_spot(&job);
         no_build_check(&plans, &job, &spot, &gh.jobs(), &|j| gh.plans(j, &[]))?;
-        return Ok((plans, Spot { key: format!("{}.steps", spot.key), ..spot }));
+        return Ok((plans, spot));
     }
     if !gitlab::GitLab::looks_like(&root) {
         return Err(ImportErrorKind::Invalid {
@@ -166,9 +166,9 @@ fn plans(file: &Path, root: yaml::Node, repo: &Path, options: &ImportOptions) ->
     let gl = gitlab::GitLab::load(file, root, repo)?;
     let all = |job: &str| gl.plan(job).map(|p| vec![p]);
     let (job, plans) = pick(&gl.jobs(), options.job.as_deref(), &all, gl.file_spot())?;
-    let spot = gl.job_spot(&job);
+    let spot = gl.script_spot(&job);
     no_build_check(&plans, &job, &spot, &gl.jobs(), &all)?;
-    Ok((plans, Spot { key: format!("{job}.script"), ..spot }))
+    Ok((plans, spot))
 }
 
 type PlanJob<'a> = dyn Fn(&str) -> Result<Vec<Plan>, ImportErrorKind> + 'a;
@@ -183,17 +183,21 @@ fn pick(jobs: &[&str], wanted: Option<&str>, plan: &PlanJob<'_>, file_spot: Spot
         return Ok((name.to_owned(), plan(name)?));
     }
     let mut building: Vec<(String, Vec<Plan>)> = Vec::new();
+    let mut first_error = None;
     for job in jobs {
-        // A job that fails to read is not a candidate; naming it shows why.
-        if let Ok(plans) = plan(job) {
-            if plans.iter().any(|p| p.builds().next().is_some()) {
-                building.push((job.to_string(), plans));
+        match plan(job) {
+            Ok(plans) if plans.iter().any(|p| p.builds().next().is_some()) => building.push((job.to_string(), plans)),
+            Ok(_) => {}
+            Err(e) => {
+                first_error.get_or_insert(e);
             }
         }
     }
-    match building.len() {
-        1 => Ok(building.remove(0)),
-        0 => Err(ImportErrorKind::Invalid { spot: file_spot, problem: Problem::NoJobBuilds { known: known() } }),
+    match (building.len(), first_error) {
+        (1, _) => Ok(building.remove(0)),
+        // A job that cannot be read may be the one that builds: say why.
+        (0, Some(e)) => Err(e),
+        (0, None) => Err(ImportErrorKind::Invalid { spot: file_spot, problem: Problem::NoJobBuilds { known: known() } }),
         _ => {
             let names: Vec<String> = building.iter().map(|(j, _)| format!("`{j}`")).collect();
             Err(ImportErrorKind::Invalid { spot: file_spot, problem: Problem::SeveralJobs { known: names.join(", ") } })

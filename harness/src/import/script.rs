@@ -58,11 +58,18 @@ fn read_simple(simple: &Simple, spot: &Spot, env: &mut Env, plan: &mut Plan) {
         Read::Skip(why) => plan.note(why),
         Read::Shell(reason) => {
             let text = shell_text(simple);
+            let mut planned = Planned::new(Cmd::Shell(text.clone()));
+            planned.may_fail = simple.may_fail;
             if let Some(reason) = reason {
                 plan.warn(spot.clone(), format!("kept as a shell command ({reason}): `{text}`"));
+                let docker = simple.stages.first().and_then(|s| s.first()).is_some_and(|w| w.text == "docker");
+                if !docker && !planned.may_fail {
+                    // `apk add`, `curl`: the job's tools, not its builds; the
+                    // daemon's container may lack them.
+                    planned.may_fail = true;
+                    planned.comments.push("not a docker command: a failure is recorded and the job goes on".into());
+                }
             }
-            let mut planned = Planned::new(Cmd::Shell(text));
-            planned.may_fail = simple.may_fail;
             plan.commands.push(planned);
         }
     }

@@ -77,7 +77,7 @@ pub(crate) fn render(header: &Header<'_>, plans: &[Plan]) -> String {
 fn description(header: &Header<'_>, plans: &[Plan], notes: &[String]) -> String {
     let commands: usize = plans.iter().map(|p| p.commands.len()).max().unwrap_or(0);
     let mut text = format!(
-        "Imported from `{}` (job `{}`): its {commands} docker commands on a fresh daemon per job, {REPEAT} jobs, a source edit before each.",
+        "Imported from `{}` (job `{}`): its {commands} commands on a fresh daemon per job, {REPEAT} jobs, a source edit before each.",
         header.source,
         plans.first().map_or("", |p| p.name.as_str())
     );
@@ -263,6 +263,7 @@ fn expectation_pair(
     let inline_only = build.inline_cache || build.cache_to.iter().any(|c| c.contains("type=inline"));
     let other_export = build.cache_to.iter().any(|c| !c.contains("type=inline"));
     if inline_only && !other_export {
+        out.push('\n');
         let engines: Vec<String> = catalogue
             .engines
             .iter()

@@ -18,6 +18,9 @@ pub(crate) struct Node {
     pub value: Value,
     pub line: usize,
     pub col: usize,
+    /// The line of the key this value sits under (its own line otherwise):
+    /// where errors about "the key" point.
+    pub key_line: usize,
     /// The tag as written, handle and suffix joined (`!reference`).
     pub tag: Option<String>,
 }
@@ -46,7 +49,7 @@ pub(crate) struct SyntaxError {
 
 impl Node {
     pub fn new(value: Value, line: usize, col: usize) -> Self {
-        Self { value, line, col, tag: None }
+        Self { value, line, col, key_line: line, tag: None }
     }
 
     /// The value under `key`, when this is a mapping that has it.
@@ -145,14 +148,14 @@ impl<'a> Builder<'a> {
                     message: "alias to an unknown anchor".into(),
                 })?;
                 // The alias stands where it is written: errors point there.
-                return Ok(Node { line, col, ..node });
+                return Ok(Node { line, col, key_line: line, ..node });
             }
             Event::Scalar(text, style, anchor, tag) => {
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
                 let plain = style == ScalarStyle::Plain;
                 let null = plain && tag.is_none() && matches!(text.as_ref(), "" | "~" | "null" | "Null" | "NULL");
                 let value = if null { Value::Null } else { Value::Scalar { text: text.into_owned(), plain } };
-                (Node { value, line, col, tag }, anchor)
+                (Node { value, line, col, key_line: line, tag }, anchor)
             }
             Event::SequenceStart(anchor, tag) => {
                 let mut items = Vec::new();
@@ -164,12 +167,12 @@ impl<'a> Builder<'a> {
                     items.push(self.node(event, span)?);
                 }
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
-                (Node { value: Value::Seq(items), line, col, tag }, anchor)
+                (Node { value: Value::Seq(items), line, col, key_line: line, tag }, anchor)
             }
             Event::MappingStart(anchor, tag) => {
                 let value = self.mapping()?;
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
-                (Node { value, line, col, tag }, anchor)
+                (Node { value, line, col, key_line: line, tag }, anchor)
             }
             other => {
                 return Err(SyntaxError { line, col, message: format!("unexpected YAML event {other:?}") });
@@ -191,7 +194,8 @@ impl<'a> Builder<'a> {
             }
             let key = self.node(event, span)?;
             let (event, span) = self.next()?;
-            let value = self.node(event, span)?;
+            let mut value = self.node(event, span)?;
+            value.key_line = key.line;
             let key_text = match &key.value {
                 Value::Scalar { text, .. } => text.clone(),
                 Value::Null => String::new(),
@@ -266,6 +270,7 @@ mod tests {
         let root = parse("a: 1\nb:\n  c: x\n").unwrap();
         let c = root.get("b").unwrap().get("c").unwrap();
         assert_eq!((c.line, c.col), (3, 6));
+        assert_eq!((root.get("b").unwrap().line, root.get("b").unwrap().key_line), (3, 2));
         assert_eq!(root.get("a").unwrap().line, 1);
     }
 
