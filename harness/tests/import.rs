@@ -150,7 +150,10 @@ mod import {
     #[test]
     fn github_matrix_rows_gha_cache_and_secrets() {
         let done = ok("github-matrix/.github/workflows/ci.yml", |_| {});
-        assert_eq!(done.imported.jobs, ["build (python=3.11, variant=slim)", "build (latest=true, python=3.12, variant=slim)"]);
+        assert_eq!(
+            done.imported.jobs,
+            ["build (python=3.11, variant=slim)", "build (latest=true, python=3.12, variant=slim)"]
+        );
         assert!(done.text.contains("type=registry,ref={image}:buildcache-py3.11"), "gha replaced");
         snapshot("github_matrix", &checked(&done, "github-matrix/app"));
 
@@ -161,7 +164,11 @@ mod import {
     #[test]
     fn edit_path_is_used() {
         let done = ok("seed-gitlab/.gitlab-ci.yml", |o| o.edit = Some("Cargo.toml".into()));
-        assert!(done.text.contains("file = \"Cargo.toml\"\nappend = \"\\n# harness: source edit before job {job}\\n\""), "{}", done.text);
+        assert!(
+            done.text.contains("file = \"Cargo.toml\"\nappend = \"\\n# harness: source edit before job {job}\\n\""),
+            "{}",
+            done.text
+        );
     }
 
     #[test]
@@ -209,20 +216,34 @@ mod import {
         let cases = [
             (write("syntax.yml", "job:\n  script: [docker build .\n"), "invalid YAML"),
             (write("other.yml", "name: x\nversion: 3\n"), "1: at `(top level)`: neither a GitLab CI file"),
-            (write("loop.yml", "a:\n  extends: b\n  script: [docker build .]\nb:\n  extends: a\n"), "`extends` goes round in a loop"),
-            (write("nodockerfile.yml", "job:\n  script: [docker build -f missing.Dockerfile .]\n"), "the build's Dockerfile `missing.Dockerfile` is not in the repository"),
-            (write("include.yml", "include: 'ci/nope.yml'\njob:\n  script: [docker build .]\n"), "1: at `include[0]`: the included file `ci/nope.yml` cannot be read"),
+            (
+                write("loop.yml", "a:\n  extends: b\n  script: [docker build .]\nb:\n  extends: a\n"),
+                "`extends` goes round in a loop",
+            ),
+            (
+                write("nodockerfile.yml", "job:\n  script: [docker build -f missing.Dockerfile .]\n"),
+                "the build's Dockerfile `missing.Dockerfile` is not in the repository",
+            ),
+            (
+                write("include.yml", "include: 'ci/nope.yml'\njob:\n  script: [docker build .]\n"),
+                "1: at `include[0]`: the included file `ci/nope.yml` cannot be read",
+            ),
         ];
         for (file, expected) in cases {
             let out = tmp.path().join("out");
-            let e = import(&ImportOptions { file: file.clone().into(), job: None, matrix: vec![], edit: None, out }, &catalogue())
-                .unwrap_err();
+            let e = import(
+                &ImportOptions { file: file.clone().into(), job: None, matrix: vec![], edit: None, out },
+                &catalogue(),
+            )
+            .unwrap_err();
             let message = format!("{}", e.kind);
             assert!(message.contains(expected), "{file}: {message}");
             assert!(message.starts_with(&file) || matches!(*e.kind, ImportErrorKind::Invalid { .. }), "{message}");
         }
-        assert!(err("github-matrix/.github/workflows/ci.yml", |o| o.matrix = vec!["python".into()]).contains("`--matrix python` must be KEY=VALUE"));
-        assert!(err("seed-gitlab/.gitlab-ci.yml", |o| o.edit = Some("src/nope.rs".into())).contains("`--edit src/nope.rs`: no such file"));
+        assert!(err("github-matrix/.github/workflows/ci.yml", |o| o.matrix = vec!["python".into()])
+            .contains("`--matrix python` must be KEY=VALUE"));
+        assert!(err("seed-gitlab/.gitlab-ci.yml", |o| o.edit = Some("src/nope.rs".into()))
+            .contains("`--edit src/nope.rs`: no such file"));
     }
 
     #[test]
@@ -231,9 +252,16 @@ mod import {
         let ci = tmp.path().join(".gitlab-ci.yml");
         std::fs::write(&ci, "a:\n  script: [docker build .]\nb:\n  script: [docker build .]\n").unwrap();
         std::fs::write(tmp.path().join("Dockerfile"), "FROM debian:bookworm-slim\n").unwrap();
-        let e = import(&ImportOptions { file: ci, job: None, matrix: vec![], edit: None, out: tmp.path().join("o") }, &catalogue())
-            .unwrap_err();
-        assert!(e.kind.to_string().ends_with("several jobs build images (`a`, `b`): choose one with `--job NAME`"), "{}", e.kind);
+        let e = import(
+            &ImportOptions { file: ci, job: None, matrix: vec![], edit: None, out: tmp.path().join("o") },
+            &catalogue(),
+        )
+        .unwrap_err();
+        assert!(
+            e.kind.to_string().ends_with("several jobs build images (`a`, `b`): choose one with `--job NAME`"),
+            "{}",
+            e.kind
+        );
     }
 
     #[test]

@@ -47,7 +47,12 @@ pub fn run(args: Args) -> CliResult {
     for note in &imported.notes {
         eprintln!("replaced: {note}");
     }
-    println!("wrote {} (job {}), engine {}", imported.out.join("scenario.toml").display(), imported.jobs.join(", "), imported.engine);
+    println!(
+        "wrote {} (job {}), engine {}",
+        imported.out.join("scenario.toml").display(),
+        imported.jobs.join(", "),
+        imported.engine
+    );
     println!("run it: harness run {} --engine {}", imported.out.display(), imported.engine);
     Ok(Exit::Pass)
 }

@@ -44,7 +44,10 @@ impl Context {
                 if !repo.join(&in_repo).is_file() {
                     return Err(ImportErrorKind::Invalid {
                         spot: spot.clone(),
-                        problem: Problem::MissingDockerfile { path: in_repo.display().to_string(), repo: repo.to_owned() },
+                        problem: Problem::MissingDockerfile {
+                            path: in_repo.display().to_string(),
+                            repo: repo.to_owned(),
+                        },
                     });
                 }
                 let name = match in_repo.strip_prefix(&first) {
@@ -52,7 +55,10 @@ impl Context {
                     _ if first == "." => in_repo.display().to_string(),
                     _ => {
                         let base = in_repo.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                        warnings.push(format!("the Dockerfile `{}` is outside the build context: copied into it as `{base}`", in_repo.display()));
+                        warnings.push(format!(
+                            "the Dockerfile `{}` is outside the build context: copied into it as `{base}`",
+                            in_repo.display()
+                        ));
                         base
                     }
                 };
@@ -177,7 +183,9 @@ fn glob(pattern: &str, text: &str) -> bool {
         None => pattern == text,
         Some((head, tail)) => {
             let Some(rest) = text.strip_prefix(head) else { return false };
-            (0..=rest.len()).filter(|i| rest.is_char_boundary(*i)).any(|i| !rest[..i].contains('/') && glob(tail, &rest[i..]))
+            (0..=rest.len())
+                .filter(|i| rest.is_char_boundary(*i))
+                .any(|i| !rest[..i].contains('/') && glob(tail, &rest[i..]))
         }
     }
 }

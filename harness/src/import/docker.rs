@@ -12,7 +12,10 @@ use super::shell::{Env, Simple};
 /// What one command of a script line became.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Read {
-    Cmd { cmd: Cmd, comments: Vec<String> },
+    Cmd {
+        cmd: Cmd,
+        comments: Vec<String>,
+    },
     Run(RunPlan),
     /// `export NAME=value` / `NAME=value`: changes the variables in scope.
     Assign(Vec<(String, String)>),
@@ -27,7 +30,21 @@ const HARMLESS: &[&str] =
     &["echo", "printf", "true", ":", "set", "env", "printenv", "pwd", "ls", "cat", "date", "whoami", "uname", "id"];
 
 /// Docker subcommands that only print.
-const INFORMATIONAL: &[&str] = &["info", "version", "images", "ps", "system", "buildx ls", "buildx inspect", "buildx version", "buildx du", "image ls", "image inspect", "inspect", "history"];
+const INFORMATIONAL: &[&str] = &[
+    "info",
+    "version",
+    "images",
+    "ps",
+    "system",
+    "buildx ls",
+    "buildx inspect",
+    "buildx version",
+    "buildx du",
+    "image ls",
+    "image inspect",
+    "inspect",
+    "history",
+];
 
 /// Reads one command (after `&&`/`;` splitting).
 pub(crate) fn read(simple: &Simple, env: &Env) -> Read {
@@ -152,10 +169,8 @@ fn login(args: &[&str]) -> Read {
                 i += usize::from(inline.is_none());
             }
             "--password-stdin" => {}
-            registry if !registry.starts_with('-') => {
-                if registry != "{registry}" {
-                    comments.push(format!("was a login to `{registry}`: the run's registry stands for it"));
-                }
+            registry if !registry.starts_with('-') && registry != "{registry}" => {
+                comments.push(format!("was a login to `{registry}`: the run's registry stands for it"));
             }
             _ => {}
         }
@@ -257,7 +272,15 @@ fn build(args: &[&str], buildx: bool, env: &Env) -> Read {
         let (flag, inline) = split_flag(args[i]);
         let takes_value = matches!(
             flag,
-            "-t" | "--tag" | "-f" | "--file" | "--target" | "--cache-from" | "--cache-to" | "--build-arg" | "--progress" | "--builder"
+            "-t" | "--tag"
+                | "-f"
+                | "--file"
+                | "--target"
+                | "--cache-from"
+                | "--cache-to"
+                | "--build-arg"
+                | "--progress"
+                | "--builder"
         ) || BUILD_VALUE_FLAGS.contains(&flag);
         if !flag.starts_with('-') || flag == "-" {
             contexts.push(args[i].to_owned());
@@ -298,7 +321,10 @@ fn build(args: &[&str], buildx: bool, env: &Env) -> Read {
             b.context = normalize_context(context);
             if b.cache_to.iter().any(|c| !c.contains("type=inline")) && !b.buildx {
                 b.buildx = true;
-                comments.push("`--cache-to` needs buildx: run as `docker buildx build` (what `docker build` is on engines 23+)".into());
+                comments.push(
+                    "`--cache-to` needs buildx: run as `docker buildx build` (what `docker build` is on engines 23+)"
+                        .into(),
+                );
             }
             Read::Cmd { cmd: Cmd::Build(b), comments }
         }
@@ -367,7 +393,10 @@ mod tests {
         let b = build_of("docker build --target chef --cache-from $CI_REGISTRY_IMAGE:chef --tag $CI_REGISTRY_IMAGE:chef --build-arg BUILDKIT_INLINE_CACHE=1 .");
         assert!(!b.buildx && b.inline_cache);
         assert_eq!((b.target.as_deref(), b.context.as_str()), (Some("chef"), "."));
-        assert_eq!((b.tags.as_slice(), b.cache_from.as_slice()), (&["{image}:chef".to_owned()][..], &["{image}:chef".to_owned()][..]));
+        assert_eq!(
+            (b.tags.as_slice(), b.cache_from.as_slice()),
+            (&["{image}:chef".to_owned()][..], &["{image}:chef".to_owned()][..])
+        );
     }
 
     #[test]
@@ -394,8 +423,14 @@ mod tests {
 
     #[test]
     fn pull_push_login_run_tag() {
-        assert_eq!(read_line("docker pull $CI_REGISTRY_IMAGE:chef || true"), Read::Cmd { cmd: Cmd::Pull("{image}:chef".into()), comments: vec![] });
-        assert_eq!(read_line("docker -H tcp://docker:2375 push x:1"), Read::Cmd { cmd: Cmd::Push("x:1".into()), comments: vec![] });
+        assert_eq!(
+            read_line("docker pull $CI_REGISTRY_IMAGE:chef || true"),
+            Read::Cmd { cmd: Cmd::Pull("{image}:chef".into()), comments: vec![] }
+        );
+        assert_eq!(
+            read_line("docker -H tcp://docker:2375 push x:1"),
+            Read::Cmd { cmd: Cmd::Push("x:1".into()), comments: vec![] }
+        );
         match read_line("docker login -u $CI_REGISTRY_USER -p $CI_REGISTRY_PASSWORD $CI_REGISTRY") {
             Read::Shell(Some(reason)) => assert!(reason.contains("CI_REGISTRY_USER"), "{reason}"),
             other => panic!("{other:?}"),

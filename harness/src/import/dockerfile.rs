@@ -34,7 +34,16 @@ const DEPENDENCY_COMMANDS: &[(&str, &[&str])] = &[
     ("npm", &["npm ci", "npm install", "npm i "]),
     ("yarn", &["yarn install", "yarn --frozen-lockfile"]),
     ("pnpm", &["pnpm install", "pnpm i "]),
-    ("pip", &["pip install -r", "pip3 install -r", "pip install --no-cache-dir -r", "pip3 install --no-cache-dir -r", "pip install --requirement"]),
+    (
+        "pip",
+        &[
+            "pip install -r",
+            "pip3 install -r",
+            "pip install --no-cache-dir -r",
+            "pip3 install --no-cache-dir -r",
+            "pip install --requirement",
+        ],
+    ),
     ("poetry", &["poetry install"]),
     ("uv", &["uv sync", "uv pip install -r"]),
     ("pipenv", &["pipenv install"]),
@@ -135,7 +144,10 @@ fn command_at(run: &str, at: usize) -> String {
 /// The stages a build of `target` (the last stage when `None`) runs.
 pub(crate) fn stages_built(stages: &[Stage], target: Option<&str>) -> Vec<usize> {
     let index_of = |name: &str| -> Option<usize> {
-        stages.iter().position(|s| s.name.as_deref() == Some(name)).or_else(|| name.parse().ok().filter(|i| *i < stages.len()))
+        stages
+            .iter()
+            .position(|s| s.name.as_deref() == Some(name))
+            .or_else(|| name.parse().ok().filter(|i| *i < stages.len()))
     };
     let start = match target {
         Some(t) => index_of(&t.to_ascii_lowercase()),
@@ -180,7 +192,14 @@ mod tests {
         assert_eq!(stages.len(), 3);
         assert_eq!(stages[2].needs, ["chef", "planner"]);
         let deps = dependency_steps(&stages);
-        assert_eq!(deps, [DependencyStep { stage: 2, step: "cargo chef cook --release --recipe-path recipe.json".into(), tool: "cargo-chef" }]);
+        assert_eq!(
+            deps,
+            [DependencyStep {
+                stage: 2,
+                step: "cargo chef cook --release --recipe-path recipe.json".into(),
+                tool: "cargo-chef"
+            }]
+        );
         let mut built = stages_built(&stages, Some("builder"));
         built.sort();
         assert_eq!(built, [0, 1, 2]);

@@ -25,7 +25,10 @@ pub(crate) fn choose(hint: &EngineHint, catalogue: &Catalogue) -> EngineChoice {
     let newest = || versions.iter().copied().max_by_key(|v| numeric(v)).unwrap_or(&catalogue.default_engine).to_owned();
     if numeric_parts(wanted).is_none() {
         let version = newest();
-        return EngineChoice { version: version.clone(), reason: format!("{} means the newest Docker: {version}", hint.source) };
+        return EngineChoice {
+            version: version.clone(),
+            reason: format!("{} means the newest Docker: {version}", hint.source),
+        };
     }
     if versions.contains(&wanted) {
         return EngineChoice { version: wanted.to_owned(), reason: format!("{} names engine {wanted}", hint.source) };
@@ -38,11 +41,16 @@ pub(crate) fn choose(hint: &EngineHint, catalogue: &Catalogue) -> EngineChoice {
         .max_by_key(|v| numeric(v));
     let target = numeric(wanted);
     let version = same_line
-        .unwrap_or_else(|| versions.iter().copied().min_by_key(|v| numeric(v).abs_diff(target)).unwrap_or(&catalogue.default_engine))
+        .unwrap_or_else(|| {
+            versions.iter().copied().min_by_key(|v| numeric(v).abs_diff(target)).unwrap_or(&catalogue.default_engine)
+        })
         .to_owned();
     EngineChoice {
         version: version.clone(),
-        reason: format!("{} asks for Docker {wanted}, which ci/engines.toml does not list: nearest is {version}", hint.source),
+        reason: format!(
+            "{} asks for Docker {wanted}, which ci/engines.toml does not list: nearest is {version}",
+            hint.source
+        ),
     }
 }
 

@@ -73,7 +73,9 @@ pub enum Problem {
     UnknownReference { path: String },
     #[error("the included file `{path}` cannot be read ({error}): includes are relative to the repository root")]
     Include { path: String, error: String },
-    #[error("neither a GitLab CI file (job mappings with `script`) nor a GitHub Actions workflow (`jobs:` with `steps`)")]
+    #[error(
+        "neither a GitLab CI file (job mappings with `script`) nor a GitHub Actions workflow (`jobs:` with `steps`)"
+    )]
     UnknownFormat,
     #[error("`--matrix {given}` must be KEY=VALUE")]
     BadMatrixFilter { given: String },

@@ -68,13 +68,15 @@ impl GitHub {
     pub fn plans(&self, name: &str, filters: &[(String, String)]) -> Result<Vec<Plan>, ImportErrorKind> {
         let job = self.root.get("jobs").and_then(|j| j.get(name)).expect("a known job");
         let rows = self.rows(name, job)?;
-        let kept: Vec<&Row> =
-            rows.iter().filter(|row| filters.iter().all(|(k, v)| row.get(k) == Some(v))).collect();
+        let kept: Vec<&Row> = rows.iter().filter(|row| filters.iter().all(|(k, v)| row.get(k) == Some(v))).collect();
         if kept.is_empty() {
             let filter: Vec<String> = filters.iter().map(|(k, v)| format!("{k}={v}")).collect();
             let rows: Vec<String> = rows.iter().map(row_label).collect();
             return Err(ImportErrorKind::Invalid {
-                spot: self.spot(job.get("strategy").and_then(|s| s.get("matrix")).map_or(job.key_line, |m| m.key_line), format!("jobs.{name}.strategy.matrix")),
+                spot: self.spot(
+                    job.get("strategy").and_then(|s| s.get("matrix")).map_or(job.key_line, |m| m.key_line),
+                    format!("jobs.{name}.strategy.matrix"),
+                ),
                 problem: Problem::NoMatrixRow { filter: filter.join(", "), rows: rows.join("; ") },
             });
         }
@@ -91,7 +93,10 @@ impl GitHub {
         if matrix.as_str().is_some() {
             return Err(ImportErrorKind::Invalid {
                 spot: self.spot(matrix.key_line, key),
-                problem: Problem::Type { expected: "a mapping of lists (a computed matrix is not static)", found: "a scalar" },
+                problem: Problem::Type {
+                    expected: "a mapping of lists (a computed matrix is not static)",
+                    found: "a scalar",
+                },
             });
         }
         let mut rows = vec![Row::new()];
@@ -109,7 +114,8 @@ impl GitHub {
             }
             rows = next;
         }
-        let excludes: Vec<Row> = matrix.get("exclude").map(Node::items).unwrap_or_default().iter().map(to_row).collect();
+        let excludes: Vec<Row> =
+            matrix.get("exclude").map(Node::items).unwrap_or_default().iter().map(to_row).collect();
         rows.retain(|row| !excludes.iter().any(|ex| ex.iter().all(|(k, v)| row.get(k) == Some(v))));
         let base_keys: Vec<String> = rows.first().map(|r| r.keys().cloned().collect()).unwrap_or_default();
         for include in matrix.get("include").map(Node::items).unwrap_or_default() {
@@ -153,10 +159,15 @@ impl GitHub {
                 self.add_env(&mut step_scope, env, &format!("{key}.env"), &mut plan);
             }
             let first = plan.commands.len();
-            let condition = step.get("if").and_then(Node::as_str).map(|c| c.trim().trim_start_matches("${{").trim_end_matches("}}").trim());
+            let condition = step
+                .get("if")
+                .and_then(Node::as_str)
+                .map(|c| c.trim().trim_start_matches("${{").trim_end_matches("}}").trim());
             if let Some(condition) = condition {
                 if step_scope.resolve(&format!("${{{{ {condition} }}}}")).text == "false" {
-                    plan.note(format!("step `{key}` is skipped: its condition `{condition}` is false on a push to main"));
+                    plan.note(format!(
+                        "step `{key}` is skipped: its condition `{condition}` is false on a push to main"
+                    ));
                     continue;
                 }
             }
@@ -226,7 +237,9 @@ impl GitHub {
                 let registry = with("registry").unwrap_or_else(|| "Docker Hub".into());
                 planned.comments.push(format!("docker/login-action to {registry}: the run's registry stands for it"));
                 if step.get("with").and_then(|w| w.get("password")).is_some() {
-                    planned.comments.push("its password is not copied: secrets become placeholders, never values".into());
+                    planned
+                        .comments
+                        .push("its password is not copied: secrets become placeholders, never values".into());
                 }
                 plan.commands.push(planned);
             }
@@ -236,10 +249,14 @@ impl GitHub {
                     plan.note(format!(
                         "docker/setup-buildx-action's `{driver}` builder needs the moby/buildkit image, which cannot be pulled here: builds use the daemon's own builder (docker driver) with the containerd image store, which exports the same cache types"
                     ));
-                    plan.containerd.get_or_insert_with(|| format!("stands for the `{driver}` builder of docker/setup-buildx-action"));
+                    plan.containerd.get_or_insert_with(|| {
+                        format!("stands for the `{driver}` builder of docker/setup-buildx-action")
+                    });
                 }
             }
-            "docker/setup-qemu-action" => plan.note("docker/setup-qemu-action is not reproduced: builds are for the engine's own platform"),
+            "docker/setup-qemu-action" => {
+                plan.note("docker/setup-qemu-action is not reproduced: builds are for the engine's own platform")
+            }
             "docker/metadata-action" => {
                 if let Some(id) = step.get("id").and_then(Node::as_str) {
                     let tags = metadata_tags(&with("images").unwrap_or_default(), &with("tags").unwrap_or_default());
@@ -250,10 +267,14 @@ impl GitHub {
                 }
             }
             "docker/build-push-action" => {
-                let major: u32 = version.trim_start_matches('v').split('.').next().and_then(|v| v.parse().ok()).unwrap_or(6);
+                let major: u32 =
+                    version.trim_start_matches('v').split('.').next().and_then(|v| v.parse().ok()).unwrap_or(6);
                 if !(2..=6).contains(&major) {
                     let line = step.get("uses").map_or(step.line, |n| n.line);
-                    plan.warn(self.spot(line, format!("{key}.uses")), format!("docker/build-push-action@{version} is read with the v2–v6 inputs"));
+                    plan.warn(
+                        self.spot(line, format!("{key}.uses")),
+                        format!("docker/build-push-action@{version} is read with the v2–v6 inputs"),
+                    );
                 }
                 let build = build_push(&with, plan);
                 plan.commands.push(Planned::new(Cmd::Build(build)));
@@ -274,10 +295,14 @@ impl GitHub {
 /// docker/build-push-action's inputs as a build.
 fn build_push(with: &dyn Fn(&str) -> Option<String>, plan: &mut Plan) -> Build {
     let list = |input: &str| -> Vec<String> {
-        with(input).map(|v| v.split(['\n', ',']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()).unwrap_or_default()
+        with(input)
+            .map(|v| v.split(['\n', ',']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+            .unwrap_or_default()
     };
     let lines = |input: &str| -> Vec<String> {
-        with(input).map(|v| v.lines().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()).unwrap_or_default()
+        with(input)
+            .map(|v| v.lines().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+            .unwrap_or_default()
     };
     let flag = |input: &str| with(input).is_some_and(|v| v == "true");
     let mut b = Build { buildx: true, ..Build::default() };
@@ -299,7 +324,10 @@ fn build_push(with: &dyn Fn(&str) -> Option<String>, plan: &mut Plan) -> Build {
     let platforms = list("platforms");
     if let Some(first) = platforms.first() {
         if platforms.len() > 1 {
-            plan.note(format!("multi-platform build ({}) reduced to `{first}`: no emulation here", platforms.join(", ")));
+            plan.note(format!(
+                "multi-platform build ({}) reduced to `{first}`: no emulation here",
+                platforms.join(", ")
+            ));
         }
         b.extra_args.extend(["--platform".to_owned(), first.clone()]);
     }
@@ -315,7 +343,9 @@ fn build_push(with: &dyn Fn(&str) -> Option<String>, plan: &mut Plan) -> Build {
     if flag("pull") {
         b.extra_args.push("--pull".into());
     }
-    for (input, option) in [("provenance", "--provenance"), ("sbom", "--sbom"), ("network", "--network"), ("shm-size", "--shm-size")] {
+    for (input, option) in
+        [("provenance", "--provenance"), ("sbom", "--sbom"), ("network", "--network"), ("shm-size", "--shm-size")]
+    {
         if let Some(value) = with(input) {
             b.extra_args.push(format!("{option}={value}"));
         }
@@ -359,7 +389,10 @@ fn metadata_tags(images: &str, rules: &str) -> Vec<String> {
 fn runner_engine(job: &Node) -> EngineHint {
     let runs_on = job.get("runs-on").and_then(Node::as_str).unwrap_or("a self-hosted runner");
     if runs_on.starts_with("ubuntu") {
-        EngineHint { version: Some("28".into()), source: format!("`runs-on: {runs_on}` (GitHub-hosted runners ship Docker 28)") }
+        EngineHint {
+            version: Some("28".into()),
+            source: format!("`runs-on: {runs_on}` (GitHub-hosted runners ship Docker 28)"),
+        }
     } else {
         EngineHint { version: None, source: format!("`runs-on: {runs_on}`") }
     }
@@ -429,10 +462,18 @@ mod tests {
         let rows: Vec<String> = gh.rows("build", job).unwrap().iter().map(row_label).collect();
         assert_eq!(
             rows,
-            ["os=a, target=chef", "extra=x, os=a, target=builder", "extra=x, os=b, target=builder", "os=c, target=other"]
+            [
+                "os=a, target=chef",
+                "extra=x, os=a, target=builder",
+                "extra=x, os=b, target=builder",
+                "os=c, target=other"
+            ]
         );
         let err = gh.plans("build", &[("target".into(), "nope".into())]).unwrap_err();
-        assert!(err.to_string().starts_with("ci.yml:6: at `jobs.build.strategy.matrix`: no matrix row has target=nope"), "{err}");
+        assert!(
+            err.to_string().starts_with("ci.yml:5: at `jobs.build.strategy.matrix`: no matrix row has target=nope"),
+            "{err}"
+        );
     }
 
     #[test]

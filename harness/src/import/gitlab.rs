@@ -68,7 +68,9 @@ impl GitLab {
         self.config
             .entries()
             .iter()
-            .filter(|(k, v)| !k.starts_with('.') && !GLOBAL_KEYS.contains(&k.as_str()) && matches!(v.value, Value::Map(_)))
+            .filter(|(k, v)| {
+                !k.starts_with('.') && !GLOBAL_KEYS.contains(&k.as_str()) && matches!(v.value, Value::Map(_))
+            })
             .map(|(k, _)| k.as_str())
             .collect()
     }
@@ -147,7 +149,11 @@ impl GitLab {
     fn extended(&self, name: &str, node: &Node, depth: usize) -> Result<Node, ImportErrorKind> {
         if depth > MAX_DEPTH {
             return Err(ImportErrorKind::Invalid {
-                spot: self.spot(name, node.get("extends").map_or(node.key_line, |e| e.key_line), format!("{name}.extends")),
+                spot: self.spot(
+                    name,
+                    node.get("extends").map_or(node.key_line, |e| e.key_line),
+                    format!("{name}.extends"),
+                ),
                 problem: Problem::ExtendsLoop { name: name.to_owned() },
             });
         }
@@ -213,7 +219,8 @@ impl GitLab {
                 return EngineHint { version: Some(version), source: format!("service `{name}`") };
             }
         }
-        let image = job.get("image").or_else(|| default.and_then(|d| d.get("image"))).or_else(|| self.config.get("image"));
+        let image =
+            job.get("image").or_else(|| default.and_then(|d| d.get("image"))).or_else(|| self.config.get("image"));
         if let Some(image) = image {
             let name = env.expand_text(image.get("name").unwrap_or(image).as_str().unwrap_or_default());
             if let Some(version) = docker_image_version(&name) {
@@ -300,11 +307,9 @@ fn predefined(job: &str) -> Env {
 /// Script items in order, nested lists (from `!reference`) flattened.
 fn script_entries<'a>(node: &'a Node, key: &str) -> Vec<(&'a Node, String)> {
     match &node.value {
-        Value::Seq(items) => items
-            .iter()
-            .enumerate()
-            .flat_map(|(i, item)| script_entries(item, &format!("{key}[{i}]")))
-            .collect(),
+        Value::Seq(items) => {
+            items.iter().enumerate().flat_map(|(i, item)| script_entries(item, &format!("{key}[{i}]"))).collect()
+        }
         Value::Null => Vec::new(),
         _ => vec![(node, key.to_owned())],
     }

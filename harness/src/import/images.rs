@@ -22,7 +22,7 @@ pub(crate) fn map(plan: &mut Plan) {
             Cmd::Build(build) => map_build(build, &map_ref, &mut notes),
             Cmd::Shell(text) => {
                 if text.starts_with("docker tag ") || text.starts_with("docker image tag ") {
-                    let words: Vec<String> = text.split(' ').map(|w| map_ref(w)).collect();
+                    let words: Vec<String> = text.split(' ').map(&map_ref).collect();
                     *text = words.join(" ");
                 }
             }
@@ -56,7 +56,13 @@ fn map_build(build: &mut Build, map_ref: &dyn Fn(&str) -> String, notes: &mut Ve
 }
 
 /// One `--cache-from`/`--cache-to` value in the run's terms.
-fn map_cache(value: &str, export: bool, map_ref: &dyn Fn(&str) -> String, notes: &mut Vec<String>, _i: usize) -> String {
+fn map_cache(
+    value: &str,
+    export: bool,
+    map_ref: &dyn Fn(&str) -> String,
+    notes: &mut Vec<String>,
+    _i: usize,
+) -> String {
     if !value.contains('=') {
         return map_ref(value);
     }
@@ -73,7 +79,15 @@ fn map_cache(value: &str, export: bool, map_ref: &dyn Fn(&str) -> String, notes:
         "registry" => {
             let rebuilt: Vec<String> = fields
                 .iter()
-                .map(|(k, v)| if k == "ref" { format!("ref={}", map_ref(v)) } else if v.is_empty() { k.clone() } else { format!("{k}={v}") })
+                .map(|(k, v)| {
+                    if k == "ref" {
+                        format!("ref={}", map_ref(v))
+                    } else if v.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{k}={v}")
+                    }
+                })
                 .collect();
             rebuilt.join(",")
         }

@@ -103,7 +103,8 @@ fn run(options: &ImportOptions, catalogue: &Catalogue) -> Result<Imported, Impor
     let mut dockerfiles = Vec::new();
     for (in_repo, name) in &context.dockerfiles {
         let source = repo.join(in_repo);
-        let text = std::fs::read_to_string(&source).map_err(|source_err| ImportErrorKind::Read { path: source.clone(), source: source_err })?;
+        let text = std::fs::read_to_string(&source)
+            .map_err(|source_err| ImportErrorKind::Read { path: source.clone(), source: source_err })?;
         let dest = out_abs.join(name);
         if let Some(parent) = dest.parent() {
             std::fs::create_dir_all(parent).map_err(write_error(parent))?;
@@ -147,7 +148,12 @@ fn repository_root(file: &Path) -> PathBuf {
 }
 
 /// The plans of the chosen job, and the spot errors about it point at.
-fn plans(file: &Path, root: yaml::Node, repo: &Path, options: &ImportOptions) -> Result<(Vec<Plan>, Spot), ImportErrorKind> {
+fn plans(
+    file: &Path,
+    root: yaml::Node,
+    repo: &Path,
+    options: &ImportOptions,
+) -> Result<(Vec<Plan>, Spot), ImportErrorKind> {
     let filters = matrix_filters(&options.matrix)?;
     if github::GitHub::looks_like(&root) {
         let gh = github::GitHub::new(file, root);
@@ -174,11 +180,19 @@ fn plans(file: &Path, root: yaml::Node, repo: &Path, options: &ImportOptions) ->
 type PlanJob<'a> = dyn Fn(&str) -> Result<Vec<Plan>, ImportErrorKind> + 'a;
 
 /// The named job, or the only one that builds an image.
-fn pick(jobs: &[&str], wanted: Option<&str>, plan: &PlanJob<'_>, file_spot: Spot) -> Result<(String, Vec<Plan>), ImportErrorKind> {
+fn pick(
+    jobs: &[&str],
+    wanted: Option<&str>,
+    plan: &PlanJob<'_>,
+    file_spot: Spot,
+) -> Result<(String, Vec<Plan>), ImportErrorKind> {
     let known = || jobs.iter().map(|j| format!("`{j}`")).collect::<Vec<_>>().join(", ");
     if let Some(name) = wanted {
         if !jobs.contains(&name) {
-            return Err(ImportErrorKind::Invalid { spot: file_spot, problem: Problem::UnknownJob { name: name.to_owned(), known: known() } });
+            return Err(ImportErrorKind::Invalid {
+                spot: file_spot,
+                problem: Problem::UnknownJob { name: name.to_owned(), known: known() },
+            });
         }
         return Ok((name.to_owned(), plan(name)?));
     }
@@ -197,7 +211,9 @@ fn pick(jobs: &[&str], wanted: Option<&str>, plan: &PlanJob<'_>, file_spot: Spot
         (1, _) => Ok(building.remove(0)),
         // A job that cannot be read may be the one that builds: say why.
         (0, Some(e)) => Err(e),
-        (0, None) => Err(ImportErrorKind::Invalid { spot: file_spot, problem: Problem::NoJobBuilds { known: known() } }),
+        (0, None) => {
+            Err(ImportErrorKind::Invalid { spot: file_spot, problem: Problem::NoJobBuilds { known: known() } })
+        }
         _ => {
             let names: Vec<String> = building.iter().map(|(j, _)| format!("`{j}`")).collect();
             Err(ImportErrorKind::Invalid { spot: file_spot, problem: Problem::SeveralJobs { known: names.join(", ") } })
@@ -205,7 +221,13 @@ fn pick(jobs: &[&str], wanted: Option<&str>, plan: &PlanJob<'_>, file_spot: Spot
     }
 }
 
-fn no_build_check(plans: &[Plan], job: &str, spot: &Spot, jobs: &[&str], plan: &PlanJob<'_>) -> Result<(), ImportErrorKind> {
+fn no_build_check(
+    plans: &[Plan],
+    job: &str,
+    spot: &Spot,
+    jobs: &[&str],
+    plan: &PlanJob<'_>,
+) -> Result<(), ImportErrorKind> {
     if plans.iter().any(|p| p.builds().next().is_some()) {
         return Ok(());
     }

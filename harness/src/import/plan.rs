@@ -87,7 +87,9 @@ impl Planned {
 pub(crate) enum Cmd {
     /// `docker login`: always to the run's registry; a username only when
     /// the CI file spells one (secrets are never copied).
-    Login { username: Option<String> },
+    Login {
+        username: Option<String>,
+    },
     Pull(String),
     Push(String),
     Build(Build),

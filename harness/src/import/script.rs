@@ -25,7 +25,10 @@ pub(crate) fn read_entry(entry: &str, spot: &Spot, env: &mut Env, plan: &mut Pla
         let commands = shell::sequence(tokens);
         if let Some(keyword) = commands.iter().find_map(compound_keyword) {
             // `if ...; then docker push ...; fi` only means something whole.
-            plan.warn(spot.clone(), format!("kept as one shell command, because `{keyword}` makes it a compound statement: `{line}`"));
+            plan.warn(
+                spot.clone(),
+                format!("kept as one shell command, because `{keyword}` makes it a compound statement: `{line}`"),
+            );
             plan.commands.push(Planned::new(Cmd::Shell(env.expand_text(&line))));
             continue;
         }
@@ -36,8 +39,10 @@ pub(crate) fn read_entry(entry: &str, spot: &Spot, env: &mut Env, plan: &mut Pla
 }
 
 /// Shell words that open or close a compound statement.
-const COMPOUND: &[&str] =
-    &["if", "then", "else", "elif", "fi", "for", "while", "until", "do", "done", "case", "esac", "function", "{", "}", "[[", "!"];
+const COMPOUND: &[&str] = &[
+    "if", "then", "else", "elif", "fi", "for", "while", "until", "do", "done", "case", "esac", "function", "{", "}",
+    "[[", "!",
+];
 
 fn compound_keyword(simple: &Simple) -> Option<String> {
     let first = simple.stages.first()?.first()?;
@@ -114,7 +119,13 @@ mod tests {
         read_entry("if [ \"$X\" = main ]; then docker push a; fi", &spot(), &mut env, &mut plan);
         assert!(matches!(&plan.commands[3].cmd, Cmd::Shell(s) if s.starts_with("if [")), "{:?}", plan.commands);
         assert!(plan.warnings[2].message.contains("compound statement"));
-        assert!(plan.warnings[0].to_string().starts_with(".gitlab-ci.yml:7: at `build.script[0]`: kept as a shell command, because it uses command substitution"), "{}", plan.warnings[0]);
+        assert!(
+            plan.warnings[0].to_string().starts_with(
+                ".gitlab-ci.yml:7: at `build.script[0]`: kept as a shell command, because it uses command substitution"
+            ),
+            "{}",
+            plan.warnings[0]
+        );
         assert!(plan.warnings[1].message.contains("`apk` is not a docker command"));
     }
 }

@@ -349,12 +349,16 @@ mod tests {
 
     #[test]
     fn operators_and_fallbacks() {
-        assert_eq!(words("a && b || true; c 2>&1 | d > f"), ["a", "<&&>", "b", "<||>", "true", "<;>", "c", "<2>&1>", "<|>", "d", "<>>", "f"]);
+        assert_eq!(
+            words("a && b || true; c 2>&1 | d > f"),
+            ["a", "<&&>", "b", "<||>", "true", "<;>", "c", "<2>&1>", "<|>", "d", "<>>", "f"]
+        );
         let seq = sequence(tokenize("docker pull x || true && docker build .", &env()).unwrap());
         assert_eq!(seq.len(), 2);
         assert!(seq[0].may_fail && !seq[1].may_fail);
         assert_eq!(seq[1].words().unwrap()[1].text, "build");
-        let seq = sequence(tokenize("echo $TAG | docker login -u x --password-stdin r > /dev/null 2>&1", &env()).unwrap());
+        let seq =
+            sequence(tokenize("echo $TAG | docker login -u x --password-stdin r > /dev/null 2>&1", &env()).unwrap());
         assert_eq!(seq[0].stages.len(), 2);
         assert_eq!(seq[0].redirects, ["> /dev/null", "2>&1"]);
     }

@@ -40,7 +40,12 @@ pub(crate) fn render(header: &Header<'_>, plans: &[Plan]) -> String {
     let stand_ins: Vec<&str> =
         header.catalogue.engines.iter().filter(|e| e.local.is_some()).map(|e| e.version.as_str()).collect();
     if !stand_ins.contains(&header.engine.version.as_str()) {
-        let _ = writeln!(out, "# Engine {} has no offline stand-in: offline, use one of {}.", header.engine.version, stand_ins.join(", "));
+        let _ = writeln!(
+            out,
+            "# Engine {} has no offline stand-in: offline, use one of {}.",
+            header.engine.version,
+            stand_ins.join(", ")
+        );
     }
     let warnings: Vec<String> = plans.iter().flat_map(|p| &p.warnings).map(ToString::to_string).collect();
     if !warnings.is_empty() {
@@ -95,7 +100,12 @@ fn block(out: &mut String, header: &Header<'_>, plan: &Plan, first: u32, stages:
     out.push_str("# Two jobs in a row never show a cache bug that needs a cache hit first.\n");
     let _ = writeln!(out, "repeat = {REPEAT}");
     let (file, append) = &header.edit;
-    let _ = writeln!(out, "\n[[job.edit]]\n# A one-line source change, as a commit between pipelines.\nfile = {}\nappend = {}", string(file), string(append));
+    let _ = writeln!(
+        out,
+        "\n[[job.edit]]\n# A one-line source change, as a commit between pipelines.\nfile = {}\nappend = {}",
+        string(file),
+        string(append)
+    );
     let ids = build_ids(plan);
     let mut build_index = 0;
     for planned in &plan.commands {

@@ -129,11 +129,9 @@ impl<'a> Builder<'a> {
     fn next(&mut self) -> Result<(Event<'a>, Span), SyntaxError> {
         match self.events.next_event() {
             Some(Ok(pair)) => Ok(pair),
-            Some(Err(e)) => Err(SyntaxError {
-                line: e.marker().line(),
-                col: e.marker().col() + 1,
-                message: e.info().to_owned(),
-            }),
+            Some(Err(e)) => {
+                Err(SyntaxError { line: e.marker().line(), col: e.marker().col() + 1, message: e.info().to_owned() })
+            }
             None => Err(SyntaxError { line: 0, col: 0, message: "unexpected end of the YAML stream".into() }),
         }
     }
