@@ -25,7 +25,7 @@ impl Context {
                 problem: Problem::ContextOutside { context: first, repo: repo.to_owned() },
             });
         }
-        let dir = repo.join(&first);
+        let dir = if first == "." { repo.to_owned() } else { repo.join(&first) };
         let mut dockerfiles: Vec<(PathBuf, String)> = Vec::new();
         for plan in plans.iter_mut() {
             let mut warnings = Vec::new();
