@@ -7,6 +7,7 @@
 //! - [`progress`]: BuildKit progress logs to steps and outcomes (pure, sync).
 //! - [`catalogue`]: the engine catalogue `ci/engines.toml` and image modes.
 //! - [`images`]: builds the offline stand-in images from Debian packages.
+//! - [`import`]: GitLab CI files and GitHub workflows to scenario folders.
 //! - [`engine`]: registries and dind daemons through testcontainers; the only
 //!   module that talks to Docker at run time.
 //! - [`scenario`]: scenario files to a validated model.
@@ -21,6 +22,7 @@ pub mod diagnose;
 pub mod engine;
 mod fsutil;
 pub mod images;
+pub mod import;
 pub mod progress;
 pub mod report;
 pub mod runner;

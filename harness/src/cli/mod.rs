@@ -5,6 +5,7 @@
 mod diagnose;
 mod exit;
 mod images;
+mod import;
 mod parse;
 mod run;
 
@@ -36,6 +37,8 @@ enum Command {
     Run(run::Args),
     /// Name why steps missed the cache across consecutive builds' logs.
     Diagnose(diagnose::Args),
+    /// Write a scenario from a GitLab CI file or a GitHub Actions workflow.
+    Import(import::Args),
 }
 
 /// Entry point of the binary.
@@ -58,6 +61,7 @@ pub fn main() -> std::process::ExitCode {
         Command::Images(cmd) => images::run(cmd),
         Command::Run(args) => run::run(args),
         Command::Diagnose(args) => diagnose::run(args),
+        Command::Import(args) => import::run(args),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -93,7 +93,12 @@ impl Cx<'_> {
 
     pub fn scenario(&self, raw: RawScenario, name: String, dir: &Path) -> Checked<Scenario> {
         let fixture = match &raw.fixture {
-            Some(f) => self.relative_path(f, "fixture", "the workspace")?,
+            // Any folder: absolute, or relative (the user's repository next
+            // to an imported scenario is `../..`-style).
+            Some(f) if f.get_ref().trim().is_empty() => {
+                return Err(self.invalid(&f.span(), "fixture", Problem::Empty { key: "fixture" }))
+            }
+            Some(f) => f.get_ref().clone(),
             None => DEFAULT_FIXTURE.to_owned(),
         };
         let dockerfiles = self.dockerfiles(raw.dockerfiles.as_deref(), dir)?;

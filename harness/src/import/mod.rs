@@ -1,0 +1,251 @@
+//! `harness import`: a GitLab CI file or a GitHub Actions workflow to a
+//! scenario folder.
+//!
+//! The person with the cache miss has a repository, a Dockerfile and a CI
+//! file. The importer reads the CI job (resolving YAML anchors, includes,
+//! `extends`, `!reference`, `${{ … }}`, matrix rows), turns its docker
+//! commands into the scenario's typed commands, maps CI variables to the
+//! run's values (`{image}`, `{registry}`, `{job}`), and writes a scenario
+//! whose fixture is the user's repository and whose Dockerfiles are copied
+//! unchanged. What it had to replace or could not read is said in comments,
+//! in the description and as warnings. The written file is loaded back with
+//! the scenario loader before the import reports success.
+//!
+//! - [`yaml`]: YAML to nodes with lines, anchors, merge keys and tags.
+//! - [`gitlab`], [`github`]: the two CI formats to a [`plan::Plan`].
+//! - [`shell`], [`script`], [`docker`]: script lines to typed commands.
+//! - [`expr`]: GitHub expressions; [`images`]: image names and cache backends.
+//! - [`engine`], [`context`], [`dockerfile`], [`write`]: the scenario.
+
+mod context;
+mod docker;
+mod dockerfile;
+mod engine;
+mod error;
+mod expr;
+mod github;
+mod gitlab;
+mod images;
+mod plan;
+mod script;
+mod shell;
+mod write;
+mod yaml;
+
+use std::path::{Path, PathBuf};
+
+pub use error::{ImportError, ImportErrorKind, Problem};
+pub use plan::{Spot, Warning};
+
+use crate::catalogue::Catalogue;
+use crate::scenario::{load_scenario, SCENARIO_FILE};
+use plan::Plan;
+
+/// What `harness import` was asked.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// The CI file.
+    pub file: PathBuf,
+    /// The job to import; the only job that builds an image when `None`.
+    pub job: Option<String>,
+    /// `KEY=VALUE` filters on GitHub matrix rows.
+    pub matrix: Vec<String>,
+    /// The file to edit between jobs, in the build context.
+    pub edit: Option<String>,
+    /// The scenario folder to write.
+    pub out: PathBuf,
+}
+
+/// What was written.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    /// The scenario folder.
+    pub out: PathBuf,
+    /// The job (and matrix rows) imported.
+    pub jobs: Vec<String>,
+    /// The engine the CI job's Docker maps to.
+    pub engine: String,
+    pub warnings: Vec<Warning>,
+    /// Replacements the scenario describes.
+    pub notes: Vec<String>,
+}
+
+/// Imports `options.file` into `options.out`, then loads the result with
+/// the scenario loader.
+pub fn import(options: &ImportOptions, catalogue: &Catalogue) -> Result<Imported, ImportError> {
+    run(options, catalogue).map_err(|kind| ImportError { file: options.file.clone(), kind: Box::new(kind) })
+}
+
+fn run(options: &ImportOptions, catalogue: &Catalogue) -> Result<Imported, ImportErrorKind> {
+    let file = &options.file;
+    let absolute = std::path::absolute(file).map_err(|source| ImportErrorKind::Read { path: file.clone(), source })?;
+    let repo = repository_root(&absolute);
+    let root = match yaml::read(file) {
+        Ok(Ok(root)) => root,
+        Ok(Err(e)) => {
+            return Err(ImportErrorKind::Syntax { file: file.clone(), line: e.line, col: e.col, message: e.message })
+        }
+        Err(source) => return Err(ImportErrorKind::Read { path: file.clone(), source }),
+    };
+    let (mut plans, spot) = plans(file, root, &repo, options)?;
+    for plan in &mut plans {
+        images::map(plan);
+    }
+    let context = context::Context::new(&repo, &mut plans, &spot)?;
+    let engine = engine::choose(&plans[0].engine, catalogue);
+    let edit = context.edit(options.edit.as_deref())?;
+    let write_error = |path: &Path| {
+        let path = path.to_owned();
+        move |source| ImportErrorKind::Write { path, source }
+    };
+    std::fs::create_dir_all(&options.out).map_err(write_error(&options.out))?;
+    let out_abs = std::path::absolute(&options.out).map_err(write_error(&options.out))?;
+    let mut dockerfiles = Vec::new();
+    for (in_repo, name) in &context.dockerfiles {
+        let source = repo.join(in_repo);
+        let text = std::fs::read_to_string(&source)
+            .map_err(|source_err| ImportErrorKind::Read { path: source.clone(), source: source_err })?;
+        let dest = out_abs.join(name);
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent).map_err(write_error(parent))?;
+        }
+        // Copied byte for byte: the Dockerfile runs verbatim.
+        std::fs::copy(&source, &dest).map_err(write_error(&dest))?;
+        dockerfiles.push((name.clone(), text));
+    }
+    let header = write::Header {
+        source: file.display().to_string(),
+        engine: &engine,
+        fixture: context::relative_path(&out_abs, &context.dir).display().to_string(),
+        dockerfiles,
+        edit,
+        catalogue,
+        out: options.out.display().to_string(),
+    };
+    let text = write::render(&header, &plans);
+    let scenario_path = out_abs.join(SCENARIO_FILE);
+    std::fs::write(&scenario_path, text).map_err(write_error(&scenario_path))?;
+    load_scenario(&out_abs, catalogue).map_err(ImportErrorKind::Load)?;
+    Ok(Imported {
+        out: options.out.clone(),
+        jobs: plans.iter().map(|p| p.name.clone()).collect(),
+        engine: engine.version,
+        warnings: plans.iter().flat_map(|p| p.warnings.clone()).collect(),
+        notes: plans.iter().flat_map(|p| p.notes.clone()).collect(),
+    })
+}
+
+/// The repository a CI file belongs to: above `.github/workflows/`, else
+/// the file's folder (`.gitlab-ci.yml` sits at the root).
+fn repository_root(file: &Path) -> PathBuf {
+    let dir = file.parent().unwrap_or(Path::new("/"));
+    for ancestor in dir.ancestors() {
+        if ancestor.file_name().is_some_and(|n| n == ".github") {
+            return ancestor.parent().unwrap_or(dir).to_owned();
+        }
+    }
+    dir.to_owned()
+}
+
+/// The plans of the chosen job, and the spot errors about it point at.
+fn plans(
+    file: &Path,
+    root: yaml::Node,
+    repo: &Path,
+    options: &ImportOptions,
+) -> Result<(Vec<Plan>, Spot), ImportErrorKind> {
+    let filters = matrix_filters(&options.matrix)?;
+    if github::GitHub::looks_like(&root) {
+        let gh = github::GitHub::new(file, root);
+        let all = |job: &str| gh.plans(job, &filters);
+        let (job, plans) = pick(&gh.jobs(), options.job.as_deref(), &all, gh.file_spot())?;
+        let spot = gh.steps_spot(&job);
+        no_build_check(&plans, &job, &spot, &gh.jobs(), &|j| gh.plans(j, &[]))?;
+        return Ok((plans, spot));
+    }
+    if !gitlab::GitLab::looks_like(&root) {
+        return Err(ImportErrorKind::Invalid {
+            spot: Spot { file: file.to_owned(), line: 1, key: "(top level)".into() },
+            problem: Problem::UnknownFormat,
+        });
+    }
+    let gl = gitlab::GitLab::load(file, root, repo)?;
+    let all = |job: &str| gl.plan(job).map(|p| vec![p]);
+    let (job, plans) = pick(&gl.jobs(), options.job.as_deref(), &all, gl.file_spot())?;
+    let spot = gl.script_spot(&job);
+    no_build_check(&plans, &job, &spot, &gl.jobs(), &all)?;
+    Ok((plans, spot))
+}
+
+type PlanJob<'a> = dyn Fn(&str) -> Result<Vec<Plan>, ImportErrorKind> + 'a;
+
+/// The named job, or the only one that builds an image.
+fn pick(
+    jobs: &[&str],
+    wanted: Option<&str>,
+    plan: &PlanJob<'_>,
+    file_spot: Spot,
+) -> Result<(String, Vec<Plan>), ImportErrorKind> {
+    let known = || jobs.iter().map(|j| format!("`{j}`")).collect::<Vec<_>>().join(", ");
+    if let Some(name) = wanted {
+        if !jobs.contains(&name) {
+            return Err(ImportErrorKind::Invalid {
+                spot: file_spot,
+                problem: Problem::UnknownJob { name: name.to_owned(), known: known() },
+            });
+        }
+        return Ok((name.to_owned(), plan(name)?));
+    }
+    let mut building: Vec<(String, Vec<Plan>)> = Vec::new();
+    let mut first_error = None;
+    for job in jobs {
+        match plan(job) {
+            Ok(plans) if plans.iter().any(|p| p.builds().next().is_some()) => building.push((job.to_string(), plans)),
+            Ok(_) => {}
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match (building.len(), first_error) {
+        (1, _) => Ok(building.remove(0)),
+        // A job that cannot be read may be the one that builds: say why.
+        (0, Some(e)) => Err(e),
+        (0, None) => {
+            Err(ImportErrorKind::Invalid { spot: file_spot, problem: Problem::NoJobBuilds { known: known() } })
+        }
+        _ => {
+            let names: Vec<String> = building.iter().map(|(j, _)| format!("`{j}`")).collect();
+            Err(ImportErrorKind::Invalid { spot: file_spot, problem: Problem::SeveralJobs { known: names.join(", ") } })
+        }
+    }
+}
+
+fn no_build_check(
+    plans: &[Plan],
+    job: &str,
+    spot: &Spot,
+    jobs: &[&str],
+    plan: &PlanJob<'_>,
+) -> Result<(), ImportErrorKind> {
+    if plans.iter().any(|p| p.builds().next().is_some()) {
+        return Ok(());
+    }
+    let building: Vec<String> = jobs
+        .iter()
+        .filter(|j| **j != job && plan(j).is_ok_and(|ps| ps.iter().any(|p| p.builds().next().is_some())))
+        .map(|j| format!("`{j}`"))
+        .collect();
+    let others = if building.is_empty() { String::new() } else { format!(" ({})", building.join(", ")) };
+    Err(ImportErrorKind::Invalid { spot: spot.clone(), problem: Problem::NoBuild { job: job.to_owned(), others } })
+}
+
+fn matrix_filters(given: &[String]) -> Result<Vec<(String, String)>, ImportErrorKind> {
+    given
+        .iter()
+        .map(|g| match g.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.trim().to_owned(), v.trim().to_owned())),
+            _ => Err(ImportErrorKind::Usage(Problem::BadMatrixFilter { given: g.clone() })),
+        })
+        .collect()
+}
