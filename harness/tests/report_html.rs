@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use harness::report::{render_html, CellState};
 use matrix_support::sample_matrix;
 
-const WINDOW: (u32, u32) = (1280, 1500);
+const WINDOW: (u32, u32) = (1280, 1900);
 
 #[test]
 fn html_is_one_self_contained_file() {
@@ -43,7 +43,10 @@ fn chromium_shows_every_cell_state_and_a_cell_grid() {
         assert!(dom.contains(&shown) && dom.contains(&label), "state {label} not shown");
     }
     // The script opened the failed cell: its button is pressed, its grid shown.
-    let pressed: Vec<&str> = dom.match_indices("aria-pressed=\"true\">").map(|(i, _)| &dom[dom[..i].rfind("<button").unwrap_or(0)..i]).collect();
+    let pressed: Vec<&str> = dom
+        .match_indices("aria-pressed=\"true\">")
+        .map(|(i, _)| &dom[dom[..i].rfind("<button").unwrap_or(0)..i])
+        .collect();
     assert_eq!(pressed.len(), 1, "{dom}");
     assert!(pressed[0].contains("data-state=\"failed\""), "{}", pressed[0]);
     assert_eq!(dom.matches("<section class=\"detail\"").count(), 6);
@@ -57,7 +60,11 @@ fn chromium_shows_every_cell_state_and_a_cell_grid() {
     let shot = dir.path().join("shot.png");
     chromium(
         dir.path(),
-        &[format!("--screenshot={}", shot.display()), format!("--window-size={},{}", WINDOW.0, WINDOW.1), url(&page, "")],
+        &[
+            format!("--screenshot={}", shot.display()),
+            format!("--window-size={},{}", WINDOW.0, WINDOW.1),
+            url(&page, ""),
+        ],
     );
     let png = std::fs::read(&shot).unwrap_or_else(|e| panic!("no screenshot at {}: {e}", shot.display()));
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
@@ -82,7 +89,9 @@ fn chromium(dir: &Path, args: &[String]) -> Vec<u8> {
     let binary = ["chromium", "chromium-browser"]
         .into_iter()
         .find(|b| Command::new(b).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok())
-        .unwrap_or_else(|| panic!("Chromium is missing: install it with `apt-get install chromium` (or run ci/test-tools)"));
+        .unwrap_or_else(|| {
+            panic!("Chromium is missing: install it with `apt-get install chromium` (or run ci/test-tools)")
+        });
     let profile = tempfile::tempdir_in(dir).unwrap();
     let out = dir.join(format!("chromium-{}.out", args.len()));
     let err = dir.join(format!("chromium-{}.err", args.len()));

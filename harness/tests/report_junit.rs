@@ -62,15 +62,17 @@ fn junit_validates_against_the_jenkins_xunit_schema() {
     for (name, xml) in cases {
         let path = dir.path().join(name);
         std::fs::write(&path, &xml).unwrap();
-        let output = Command::new("xmllint")
-            .args(["--noout", "--schema"])
-            .arg(&xsd)
-            .arg(&path)
-            .output()
-            .unwrap_or_else(|e| {
-                panic!("cannot run xmllint ({e}): install it with `apt-get install libxml2-utils` (or run ci/test-tools)")
+        let output =
+            Command::new("xmllint").args(["--noout", "--schema"]).arg(&xsd).arg(&path).output().unwrap_or_else(|e| {
+                panic!(
+                    "cannot run xmllint ({e}): install it with `apt-get install libxml2-utils` (or run ci/test-tools)"
+                )
             });
-        assert!(output.status.success(), "{name} does not validate:\n{}\n{xml}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{name} does not validate:\n{}\n{xml}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
 }
 
@@ -80,7 +82,11 @@ fn the_schema_check_can_fail() {
     let xsd = fixtures().join("junit/junit-10.xsd");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.xml");
-    std::fs::write(&path, r#"<testsuites><testsuite name="s" tests="1" failures="0" errors="0"><testcase/></testsuite></testsuites>"#).unwrap();
+    std::fs::write(
+        &path,
+        r#"<testsuites><testsuite name="s" tests="1" failures="0" errors="0"><testcase/></testsuite></testsuites>"#,
+    )
+    .unwrap();
     let Ok(output) = Command::new("xmllint").args(["--noout", "--schema"]).arg(&xsd).arg(&path).output() else {
         panic!("cannot run xmllint: install it with `apt-get install libxml2-utils` (or run ci/test-tools)");
     };

@@ -15,7 +15,9 @@ fn markdown_snapshot_of_the_sample_matrix() {
 fn table_shows_every_state_and_details_only_cells_worth_a_look() {
     let md = render_markdown(&sample_matrix());
     assert!(md.contains("| scenario | 20.10.24 | 26.1.5 | 28.5.2 |"), "{md}");
-    for state in ["✓ as expected", "! known bug present", "**↑ known bug gone**", "**✗ failed**", "– unsupported", "**⚠ error**"] {
+    for state in
+        ["✓ as expected", "! known bug present", "**↑ known bug gone**", "**✗ failed**", "– unsupported", "**⚠ error**"]
+    {
         assert!(md.contains(&format!("| {state}")) || md.contains(&format!("{state} |")), "{state} missing:\n{md}");
     }
     assert_eq!(md.matches("\n#### ").count(), 3, "{md}");
@@ -38,7 +40,11 @@ fn details_that_do_not_fit_are_left_out_with_a_note() {
     let cells = big_matrix(500);
     let md = render_markdown_within(&cells, 64 * 1024);
     assert!(md.len() <= 64 * 1024, "{} bytes", md.len());
-    assert!(md.contains("more cell(s) with details left out to stay under the size limit"), "{}", &md[md.len() - 500..]);
+    assert!(
+        md.contains("more cell(s) with details left out to stay under the size limit"),
+        "{}",
+        &md[md.len() - 500..]
+    );
     // A limit smaller than the table cuts rows, and says so.
     let md = render_markdown_within(&cells, 4 * 1024);
     assert!(md.len() <= 4 * 1024, "{} bytes", md.len());

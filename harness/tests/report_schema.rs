@@ -46,7 +46,13 @@ fn cells_in_every_state_match_the_schema() {
 fn every_outcome_and_result_mark_matches_the_schema() {
     let validator = validator();
     let mut cell: RunReport = sample_matrix().remove(1);
-    let marks = [Mark::Cached, Mark::Done { seconds: Some(1.5) }, Mark::Done { seconds: None }, Mark::Error { message: "exit code 101".into() }, Mark::Canceled];
+    let marks = [
+        Mark::Cached,
+        Mark::Done { seconds: Some(1.5) },
+        Mark::Done { seconds: None },
+        Mark::Error { message: "exit code 101".into() },
+        Mark::Canceled,
+    ];
     for outcome in Outcome::ALL {
         let build = cell.jobs[0].commands.iter_mut().find_map(|c| c.build.as_mut()).unwrap();
         let step = build.steps.first_mut().unwrap();
@@ -70,7 +76,9 @@ fn the_schema_rejects_what_the_model_does_not_write() {
     kind["status"] = json!({"kind": "flaky"});
     let mut outcome = good;
     outcome["jobs"][1]["verdicts"][0]["observed"] = json!("hit");
-    for (what, value) in [("extra field", extra), ("missing field", missing), ("unknown kind", kind), ("unknown outcome", outcome)] {
+    for (what, value) in
+        [("extra field", extra), ("missing field", missing), ("unknown kind", kind), ("unknown outcome", outcome)]
+    {
         assert!(!validator.is_valid(&value), "the schema accepted a report with an {what}");
     }
 }

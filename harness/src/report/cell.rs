@@ -179,7 +179,11 @@ pub fn findings(report: &RunReport) -> Vec<Finding> {
                 expected: "every command that may not fail succeeds".into(),
                 observed: error.clone(),
                 excerpt: Vec::new(),
-                log: job.commands.iter().rfind(|c| c.exit_code != 0 && !c.may_fail).map(|c| c.log.display().to_string()),
+                log: job
+                    .commands
+                    .iter()
+                    .rfind(|c| c.exit_code != 0 && !c.may_fail)
+                    .map(|c| c.log.display().to_string()),
             });
         }
     }

@@ -259,7 +259,12 @@ fn step_cell(out: &mut String, job: &JobReport, build: &str, step: &str) {
         out.push_str("<span class=\"same\" title=\"same layer as the previous job\">=</span>");
     }
     if let Some(v) = verdict {
-        let _ = write!(out, "{} <span class=\"exp\">expected {}</span>", verdict_mark(&v.status), esc(&v.expected.to_string()));
+        let _ = write!(
+            out,
+            "{} <span class=\"exp\">expected {}</span>",
+            verdict_mark(&v.status),
+            esc(&v.expected.to_string())
+        );
     }
     let mut why: Vec<String> = seen.map(|s| s.step.why.clone()).into_iter().collect();
     why.extend(seen.and_then(|s| s.note.clone()));

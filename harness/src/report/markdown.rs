@@ -83,11 +83,17 @@ fn counts(matrix: &Matrix<'_>) -> String {
         }
     }
     let total = matrix.cells().count();
-    format!("{total} cell(s) ({} scenario(s) × {} engine(s)): {}.\n\n", matrix.scenarios.len(), matrix.engines.len(), parts.join(", "))
+    format!(
+        "{total} cell(s) ({} scenario(s) × {} engine(s)): {}.\n\n",
+        matrix.scenarios.len(),
+        matrix.engines.len(),
+        parts.join(", ")
+    )
 }
 
 fn legend() -> String {
-    let items: Vec<String> = CellState::ALL.iter().map(|s| format!("{} **{}**: {}", s.symbol(), s.label(), s.meaning())).collect();
+    let items: Vec<String> =
+        CellState::ALL.iter().map(|s| format!("{} **{}**: {}", s.symbol(), s.label(), s.meaning())).collect();
     format!("<sub>{}</sub>\n\n", items.join(" · "))
 }
 
@@ -124,7 +130,13 @@ fn details(cell: &RunReport) -> Option<String> {
     if !matches!(state, CellState::Failed | CellState::Error | CellState::BugGone) {
         return None;
     }
-    let mut out = format!("\n#### {} `{}` on {}: {}\n\n", state.symbol(), escape(&cell.scenario), escape(&cell.engine), state.label());
+    let mut out = format!(
+        "\n#### {} `{}` on {}: {}\n\n",
+        state.symbol(),
+        escape(&cell.scenario),
+        escape(&cell.engine),
+        state.label()
+    );
     if let RunStatus::Error { message } = &cell.status {
         let _ = writeln!(out, "{}\n", escape(&one_line(message)));
     }
