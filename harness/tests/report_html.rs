@@ -34,7 +34,7 @@ fn chromium_shows_every_cell_state_and_a_cell_grid() {
     let page = dir.path().join("report.html");
     std::fs::write(&page, render_html(&sample_matrix())).unwrap();
 
-    let dom = chromium(dir.path(), &[format!("--dump-dom"), url(&page, "")]);
+    let dom = chromium(dir.path(), &["--dump-dom".to_owned(), url(&page, "")]);
     let dom = String::from_utf8(dom).unwrap();
     assert_eq!(dom.matches("<button type=\"button\" class=\"cell").count(), 6, "{dom}");
     for state in CellState::ALL {
