@@ -11,13 +11,17 @@ CARGO ?= cargo
 HARNESS = $(CARGO) run --quiet -p harness --
 ENGINE_FLAG = $(if $(ENGINE),--engine $(ENGINE),)
 
-.PHONY: demo test docker images images-if-local scenarios lint bench clean-docker
+.PHONY: demo test test-tools docker images images-if-local scenarios lint bench clean-docker
 
 demo: docker images-if-local
 	$(HARNESS) run $(SCENARIO) $(ENGINE_FLAG) --images $(IMAGES)
 
-test: docker images-if-local
+test: docker images-if-local test-tools
 	$(CARGO) test -p harness
+
+# Chromium, xmllint and check-jsonschema for the report and CI-file tests.
+test-tools:
+	@ci/test-tools
 
 # Start a Docker daemon when none answers (root on Debian), else do nothing.
 docker:

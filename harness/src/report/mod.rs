@@ -1,11 +1,26 @@
 //! Sinks for what the runner produces: the live terminal view, the final
-//! job-by-step grid, and the JSON report. All of them read the runner's
-//! events and [`RunReport`](crate::runner::RunReport); none talks to Docker.
+//! job-by-step grid, the JSON report, and the matrix reports (JUnit,
+//! Markdown, HTML). All of them read the runner's events and
+//! [`RunReport`](crate::runner::RunReport); none talks to Docker.
+//!
+//! The matrix reports are pure functions of a set of cells
+//! (`&[RunReport]`, one per scenario × engine); the state of a cell is
+//! decided once, in [`CellState::of`].
 
+mod cell;
 mod grid;
+mod html;
 mod json;
+mod junit;
+mod markdown;
+mod matrix;
 mod terminal;
 
+pub use cell::{findings, CellState, Finding, FindingKind};
 pub use grid::render_grid;
+pub use html::{render_html, write_html};
 pub use json::write_json;
+pub use junit::{render_junit, write_junit};
+pub use markdown::{render_markdown, render_markdown_within, write_markdown, MARKDOWN_LIMIT};
+pub use matrix::Matrix;
 pub use terminal::Terminal;
