@@ -10,6 +10,8 @@
 //! - [`engine`]: registries and dind daemons through testcontainers; the only
 //!   module that talks to Docker at run time.
 //! - [`scenario`]: scenario files to a validated model.
+//! - [`evidence`]: a step's observed outcome, decided once from progress
+//!   and layers.
 //! - [`runner`]: drives a scenario's jobs on engines and emits events.
 //! - [`report`]: sinks for runs: live terminal view, grid, JSON.
 //! - [`cli`]: the `harness` command line.
@@ -17,6 +19,7 @@
 pub mod catalogue;
 pub mod cli;
 pub mod engine;
+pub mod evidence;
 mod fsutil;
 pub mod images;
 pub mod progress;

@@ -2,6 +2,7 @@
 //! maps its result to the documented exit codes. Only this module uses
 //! `anyhow`; the library returns typed errors.
 
+mod check;
 mod exit;
 mod images;
 mod parse;
@@ -9,7 +10,7 @@ mod run;
 
 use clap::{Parser, Subcommand};
 
-pub use exit::{CliError, Exit};
+pub(crate) use exit::Exit;
 
 /// Reproduces Docker build-cache behaviour on real engines and tells, per
 /// Dockerfile step, whether the cache was used.
@@ -29,6 +30,8 @@ enum Command {
     Images(images::Command),
     /// Run a scenario on an engine and check its expectations.
     Run(run::Args),
+    /// Validate scenarios without Docker; `--plan` prints their job plans.
+    Check(check::Args),
 }
 
 /// Entry point of the binary.
@@ -45,6 +48,7 @@ pub fn main() -> std::process::ExitCode {
         Command::Parse(args) => parse::run(args),
         Command::Images(cmd) => images::run(cmd),
         Command::Run(args) => run::run(args),
+        Command::Check(args) => check::run(args),
     };
     match result {
         Ok(exit) => exit.into(),

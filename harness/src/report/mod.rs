@@ -1,11 +1,13 @@
-//! Sinks for what the runner produces: the live terminal view, the final
-//! job-by-step grid, and the JSON report. All of them read the runner's
-//! events and [`RunReport`](crate::runner::RunReport); none talks to Docker.
+//! Reporters for what the runner produces: the live terminal view, the
+//! job-by-step grid, and the JSON report. Each reads the runner's events and
+//! its [`RunReport`](crate::runner::RunReport); none talks to Docker.
 
 mod grid;
 mod json;
+pub(crate) mod table;
 mod terminal;
 
 pub use grid::render_grid;
-pub use json::write_json;
+pub(crate) use grid::GridReporter;
+pub(crate) use json::JsonReporter;
 pub use terminal::Terminal;
