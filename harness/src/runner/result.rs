@@ -142,3 +142,19 @@ pub struct BuildReport {
 
 /// A Dockerfile step with its outcome decided from all its evidence.
 pub type StepReport = crate::evidence::ObservedStep;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_status_keeps_its_kind_and_reads_old_reports() {
+        let status = RunStatus::Error { error_kind: ErrorKind::Timeout, message: "`build` was killed".into() };
+        let json = serde_json::to_value(&status).unwrap();
+        assert_eq!(json, serde_json::json!({"kind": "error", "error_kind": "timeout", "message": "`build` was killed"}));
+        assert_eq!(status.to_string(), "ERROR (timeout): `build` was killed");
+        let old: RunStatus = serde_json::from_value(serde_json::json!({"kind": "error", "message": "m"})).unwrap();
+        assert_eq!(old, RunStatus::Error { error_kind: ErrorKind::Other, message: "m".into() });
+        assert_eq!(old.to_string(), "ERROR: m");
+    }
+}
