@@ -151,7 +151,10 @@ mod tests {
     fn an_error_status_keeps_its_kind_and_reads_old_reports() {
         let status = RunStatus::Error { error_kind: ErrorKind::Timeout, message: "`build` was killed".into() };
         let json = serde_json::to_value(&status).unwrap();
-        assert_eq!(json, serde_json::json!({"kind": "error", "error_kind": "timeout", "message": "`build` was killed"}));
+        assert_eq!(
+            json,
+            serde_json::json!({"kind": "error", "error_kind": "timeout", "message": "`build` was killed"})
+        );
         assert_eq!(status.to_string(), "ERROR (timeout): `build` was killed");
         let old: RunStatus = serde_json::from_value(serde_json::json!({"kind": "error", "message": "m"})).unwrap();
         assert_eq!(old, RunStatus::Error { error_kind: ErrorKind::Other, message: "m".into() });
