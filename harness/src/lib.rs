@@ -11,6 +11,8 @@
 //! - [`engine`]: registries and dind daemons through testcontainers; the only
 //!   module that talks to Docker at run time.
 //! - [`scenario`]: scenario files to a validated model.
+//! - [`evidence`]: a step's observed outcome, decided once from progress
+//!   and layers.
 //! - [`runner`]: drives a scenario's jobs on engines and emits events.
 //! - [`report`]: sinks for runs: live terminal view, grid, JSON.
 //! - [`diagnose`]: names why steps missed the cache across builds (pure, sync).
@@ -20,6 +22,7 @@ pub mod catalogue;
 pub mod cli;
 pub mod diagnose;
 pub mod engine;
+pub mod evidence;
 mod fsutil;
 pub mod images;
 pub mod import;

@@ -65,3 +65,17 @@ fn images_only_rejects_unknown_names() {
         .code(2)
         .stderr(predicate::str::contains("`harness/nope:1` is not a stand-in image"));
 }
+
+#[test]
+fn check_plan_prints_the_command_lines_without_docker() {
+    cargo_bin_cmd!("harness")
+        .args(["check", "ci-inline-cache", "--plan", "--engine", "26.1.5"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("job 4 (pipeline, fresh daemon)"))
+        .stdout(predicate::str::contains(
+            "$ DOCKER_BUILDKIT=1 docker build --progress=plain --target builder --cache-from \
+             registry.harness.test:5000/ci-inline-cache/26.1.5:builder",
+        ))
+        .stderr(predicate::str::contains("ci-inline-cache: ok (4 jobs)"));
+}

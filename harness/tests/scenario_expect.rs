@@ -8,11 +8,11 @@
 mod scenario {
     use std::collections::HashMap;
 
+    use harness::evidence::{observe_build, JobLayers, LayerCompare, LayerEvidence, ObservedStep};
     use harness::progress::{Build, Evidence, Format, Lines, Outcome, Step};
     use harness::scenario::{
-        check_run, evaluate, evaluate_job, DaemonMode, ExpandedJob, Expectation, Expected, Job, JobLayers,
-        LayerCompare, LayerEvidence, Override, OverrideAction, RunCheck, RunOutput, Status, Template, Vars,
-        COMMAND_VARS,
+        check_run, evaluate, evaluate_job, DaemonMode, ExpandedJob, Expectation, Expected, Job, Override,
+        OverrideAction, RunCheck, RunOutput, Status, Template, Vars, COMMAND_VARS,
     };
     use rstest::rstest;
 
@@ -53,6 +53,11 @@ mod scenario {
             truncated: false,
             lines: Lines::default(),
         }
+    }
+
+    /// The builder build's steps as observed in `job` with `layers`.
+    fn observe_cook(cook: Outcome, layers: LayerEvidence<'_>, job: u32) -> Vec<ObservedStep> {
+        observe_build("builder", &build(cook), layers, job)
     }
 
     fn cook_expectation(expected: Expected, overrides: Vec<Override>) -> Expectation {
@@ -211,7 +216,7 @@ mod scenario {
         let expectation = cook_expectation(expected, overrides);
         let (previous, current) = layers(layer);
         let evidence = LayerEvidence { current: Some(&current), previous: Some(&previous) };
-        let v = evaluate(&expectation, engine, job, Some(&build(parser)), evidence);
+        let v = evaluate(&expectation, engine, job, Some(observe_cook(parser, evidence, job).as_slice()));
         assert_eq!((&v.status, v.observed, v.progress, v.layer), (&status, observed, Some(parser), layer));
         let notes: Vec<&str> = v.notes.iter().map(String::as_str).collect();
         let expected_notes: Vec<&str> = if note.is_empty() { vec![] } else { vec![note] };
@@ -223,12 +228,12 @@ mod scenario {
     fn a_step_not_in_the_log_is_absent() {
         let mut e = cook_expectation(Expected::Reused, vec![]);
         e.step = "RUN cargo chef cook --locked".into();
-        let v = evaluate(&e, "26.1.5", 2, Some(&build(Outcome::Cached)), LayerEvidence::default());
+        let v = evaluate(&e, "26.1.5", 2, Some(observe_cook(Outcome::Cached, LayerEvidence::default(), 2).as_slice()));
         assert_eq!((v.status, v.observed, v.matched), (Status::Fail, Some(Outcome::Absent), None));
         assert_eq!(v.notes, ["no step of build `builder` matches `RUN cargo chef cook --locked`"]);
 
         e.expected = Expected::Is(Outcome::Absent);
-        let v = evaluate(&e, "26.1.5", 2, Some(&build(Outcome::Cached)), LayerEvidence::default());
+        let v = evaluate(&e, "26.1.5", 2, Some(observe_cook(Outcome::Cached, LayerEvidence::default(), 2).as_slice()));
         assert_eq!(v.status, Status::Pass);
     }
 
@@ -237,21 +242,21 @@ mod scenario {
         let mut e = cook_expectation(Expected::Reused, vec![]);
         e.step = "COPY . .".into();
         e.stage = None;
-        let v = evaluate(&e, "26.1.5", 2, Some(&build(Outcome::Cached)), LayerEvidence::default());
+        let v = evaluate(&e, "26.1.5", 2, Some(observe_cook(Outcome::Cached, LayerEvidence::default(), 2).as_slice()));
         assert_eq!((v.status, v.observed), (Status::Fail, None));
         assert_eq!(
             v.notes,
             ["2 steps match `COPY . .` ([planner 1/4] COPY . .; [builder 3/4] COPY . .): name the stage with `stage`"]
         );
         e.stage = Some("planner".into());
-        let v = evaluate(&e, "26.1.5", 2, Some(&build(Outcome::Cached)), LayerEvidence::default());
+        let v = evaluate(&e, "26.1.5", 2, Some(observe_cook(Outcome::Cached, LayerEvidence::default(), 2).as_slice()));
         assert_eq!((v.status, v.observed), (Status::Pass, Some(Outcome::Cached)));
     }
 
     #[test]
     fn a_build_without_a_log_fails_its_expectations() {
         let e = cook_expectation(Expected::Reused, vec![]);
-        let v = evaluate(&e, "26.1.5", 2, None, LayerEvidence::default());
+        let v = evaluate(&e, "26.1.5", 2, None);
         assert_eq!((v.status, v.observed, v.progress), (Status::Fail, None, None));
         assert_eq!(v.notes, ["build `builder` left no progress log"]);
     }
@@ -288,11 +293,12 @@ mod scenario {
             runs: vec![],
             expectations: vec![first, later],
         };
-        let builds = HashMap::from([("builder".to_owned(), build(Outcome::Executed))]);
+        let steps = observe_cook(Outcome::Executed, LayerEvidence::default(), 1);
+        let builds = HashMap::from([("builder", steps.as_slice())]);
         let statuses: Vec<Vec<Status>> = (1..=3)
             .map(|number| {
                 let job = ExpandedJob { number, job: &job };
-                evaluate_job(&job, "26.1.5", &builds, LayerEvidence::default()).into_iter().map(|v| v.status).collect()
+                evaluate_job(&job, "26.1.5", &builds).into_iter().map(|v| v.status).collect()
             })
             .collect();
         assert_eq!(statuses, [vec![Status::Pass], vec![Status::Fail], vec![Status::KnownBug { link: BUG.into() }]]);
@@ -301,7 +307,8 @@ mod scenario {
     #[test]
     fn a_verdict_serializes_for_the_report() {
         let e = cook_expectation(Expected::Reused, known_bug());
-        let v = evaluate(&e, "26.1.5", 3, Some(&build(Outcome::Executed)), LayerEvidence::default());
+        let v =
+            evaluate(&e, "26.1.5", 3, Some(observe_cook(Outcome::Executed, LayerEvidence::default(), 3).as_slice()));
         let json = serde_json::to_value(&v).unwrap();
         assert_eq!(
             json,

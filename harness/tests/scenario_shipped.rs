@@ -8,8 +8,9 @@ mod scenario {
     use std::path::PathBuf;
 
     use harness::catalogue::{workspace_root, Catalogue};
+    use harness::evidence::{observe_build, LayerEvidence, ObservedStep};
     use harness::progress::{parse_path, Build};
-    use harness::scenario::{evaluate_job, load_all, load_scenario, DaemonMode, LayerEvidence, Scenario, Status, Vars};
+    use harness::scenario::{evaluate_job, load_all, load_scenario, DaemonMode, Scenario, Status, Vars};
     use indoc::indoc;
 
     fn catalogue() -> Catalogue {
@@ -195,16 +196,17 @@ mod scenario {
     fn judge(scenario: &Scenario, engine: &str, logs: &[(u32, &str, &str)]) -> Vec<(u32, String, Status)> {
         let mut out = Vec::new();
         for job in scenario.jobs() {
-            let builds: HashMap<String, Build> = logs
+            let observed: Vec<(&str, Vec<ObservedStep>)> = logs
                 .iter()
                 .filter(|(n, _, _)| *n == job.number)
-                .map(|(_, id, file)| (id.to_string(), log(file)))
+                .map(|(_, id, file)| (*id, observe_build(id, &log(file), LayerEvidence::default(), job.number)))
                 .collect();
-            if builds.is_empty() {
+            if observed.is_empty() {
                 continue;
             }
-            for v in evaluate_job(&job, engine, &builds, LayerEvidence::default()) {
-                if builds.contains_key(&v.build) {
+            let builds: HashMap<&str, &[ObservedStep]> = observed.iter().map(|(id, s)| (*id, s.as_slice())).collect();
+            for v in evaluate_job(&job, engine, &builds) {
+                if builds.contains_key(v.build.as_str()) {
                     out.push((v.job, v.step.clone(), v.status));
                 }
             }

@@ -3,6 +3,7 @@
 //! `anyhow`; the library returns typed errors.
 
 mod diagnose;
+mod check;
 mod exit;
 mod images;
 mod import;
@@ -11,7 +12,7 @@ mod run;
 
 use clap::{Parser, Subcommand};
 
-pub use exit::{CliError, Exit};
+pub(crate) use exit::Exit;
 
 /// Reproduces Docker build-cache behaviour on real engines and tells, per
 /// Dockerfile step, whether the cache was used.
@@ -39,6 +40,8 @@ enum Command {
     Diagnose(diagnose::Args),
     /// Write a scenario from a GitLab CI file or a GitHub Actions workflow.
     Import(import::Args),
+    /// Validate scenarios without Docker; `--plan` prints their job plans.
+    Check(check::Args),
 }
 
 /// Entry point of the binary.
@@ -62,6 +65,7 @@ pub fn main() -> std::process::ExitCode {
         Command::Run(args) => run::run(args),
         Command::Diagnose(args) => diagnose::run(args),
         Command::Import(args) => import::run(args),
+        Command::Check(args) => check::run(args),
     };
     match result {
         Ok(exit) => exit.into(),

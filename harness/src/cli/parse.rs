@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::exit::{CliError, CliResult, Exit};
 use crate::progress::{self, Build, VertexStatus};
+use crate::report::table::table;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -120,13 +121,13 @@ fn render_build(out: &mut String, title: &str, build: &Build, args: &Args) {
         }
         rows.push(row);
     }
-    table(out, &rows);
+    table(out, "", &rows);
     if args.internal && !build.internal.is_empty() {
         let mut rows = vec![vec!["BUILDKIT VERTEX".to_owned(), "STATUS".to_owned(), "TIME".to_owned()]];
         for v in &build.internal {
             rows.push(vec![shorten_digests(&v.name), status_name(v.status).to_owned(), seconds(v.duration)]);
         }
-        table(out, &rows);
+        table(out, "", &rows);
     }
     for v in build.internal.iter().filter(|v| v.status == VertexStatus::Error) {
         let _ = writeln!(out, "note: {} failed: {}", v.name, v.error.as_deref().unwrap_or(""));
@@ -181,25 +182,6 @@ fn shorten_digests(s: &str) -> String {
     out
 }
 
-/// Left-aligned columns, two spaces apart; the last column is not padded.
-fn table(out: &mut String, rows: &[Vec<String>]) {
-    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> =
-        (0..cols).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
-    for row in rows {
-        let mut line = String::new();
-        for (c, cell) in row.iter().enumerate() {
-            line.push_str(cell);
-            if c + 1 < row.len() {
-                let pad = widths[c] - cell.chars().count() + 2;
-                line.extend(std::iter::repeat_n(' ', pad));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-}
-
 /// Rows are steps (in the order first seen), columns are builds.
 fn render_grid(out: &mut String, parsed: &[Parsed]) {
     let labels = short_labels(&parsed.iter().map(|p| p.log.as_str()).collect::<Vec<_>>());
@@ -230,7 +212,7 @@ fn render_grid(out: &mut String, parsed: &[Parsed]) {
         }
         rows.push(row);
     }
-    table(out, &rows);
+    table(out, "", &rows);
     if labels.iter().zip(parsed).any(|(l, p)| *l != p.log) {
         for (l, p) in labels.iter().zip(parsed) {
             let _ = writeln!(out, "{l} = {}", p.log);

@@ -8,8 +8,8 @@ use anyhow::Context;
 use super::exit::{CliError, CliResult, Exit};
 use crate::catalogue::{workspace_root, Catalogue, EngineEntry, ImageMode};
 use crate::engine::{Rights, RunLabel};
-use crate::report::{render_grid, write_json, Terminal};
-use crate::runner::{run_scenario, start_failed, RunOptions, RunReport, RunStatus, Shared};
+use crate::report::{GridReporter, JsonReporter, Terminal};
+use crate::runner::{Events, Matrix, MatrixSettings, RunReport, RunStatus};
 use crate::scenario::{load_all, load_scenario, Scenario};
 
 #[derive(Debug, clap::Args)]
@@ -63,66 +63,34 @@ pub fn run(args: Args) -> CliResult {
     let (mode, reason) = args.images.decide();
     eprintln!("images: {} ({reason})", format!("{mode:?}").to_lowercase());
     let engines = pick_engines(&args, &catalogue, mode).map_err(CliError::bad_input)?;
-    let out = args.out.clone().unwrap_or_else(|| root.join(".harness/runs").join(timestamp()));
+    let settings = MatrixSettings {
+        mode,
+        images_reason: reason,
+        out: args.out.clone().unwrap_or_else(|| root.join(".harness/runs").join(timestamp())),
+        root,
+        command_timeout: Duration::from_secs(args.timeout),
+        rights: args.rights,
+        label: RunLabel::current(),
+        max_jobs: args.jobs,
+        concurrency: 1,
+    };
+    let matrix = Matrix::new(scenarios, &engines, &catalogue, &settings).map_err(CliError::bad_input)?;
 
     let runtime = tokio::runtime::Runtime::new()
         .context("failed to start the async runtime")
         .map_err(CliError::infrastructure)?;
-    let mut reports: Vec<RunReport> = Vec::new();
-    let label = RunLabel::current();
-    for scenario in &scenarios {
-        let runs = engines
-            .iter()
-            .map(|engine| {
-                let images = catalogue.resolve(&engine.version, mode)?;
-                let out_dir = if scenarios.len() * engines.len() == 1 {
-                    out.clone()
-                } else {
-                    out.join(format!("{}-{}", scenario.name, engine.version))
-                };
-                Ok(RunOptions {
-                    engine: engine.clone(),
-                    images,
-                    images_reason: reason.clone(),
-                    root: root.clone(),
-                    out_dir,
-                    command_timeout: Duration::from_secs(args.timeout),
-                    rights: args.rights,
-                    label: label.clone(),
-                    max_jobs: args.jobs,
-                })
-            })
-            .collect::<Result<Vec<_>, crate::catalogue::CatalogueError>>()
-            .map_err(CliError::bad_input)?;
-        let mut terminal = Terminal::new(args.verbose);
-        let scenario_reports = runtime.block_on(async {
-            // Registry, chef and runtime images are the same for every
-            // engine of an image column: one registry serves them all.
-            let shared = match Shared::start(scenario, &runs[0].images, &label, &mut terminal).await {
-                Ok(shared) => shared,
-                Err(e) => return runs.iter().map(|opts| start_failed(scenario, opts, &e)).collect(),
-            };
-            let mut done = Vec::new();
-            for opts in &runs {
-                done.push(run_scenario(scenario, opts, &shared, &mut terminal).await);
-            }
-            if let Err(e) = shared.stop().await {
-                eprintln!("warning: {e:#}");
-            }
-            done
-        });
-        for report in scenario_reports {
-            let path = report.out_dir.join("report.json");
-            write_json(&path, &report)
-                .with_context(|| format!("failed to write `{}`", path.display()))
-                .map_err(CliError::infrastructure)?;
-            println!("{}", render_grid(&report));
-            println!("report: {}\n", path.display());
-            reports.push(report);
-        }
-    }
+    let events = Events::new(vec![
+        Box::new(Terminal::new(args.verbose)),
+        Box::new(JsonReporter),
+        Box::new(GridReporter::stdout()),
+    ]);
+    let reports = runtime.block_on(matrix.run(&events));
+    let failed = events.finish();
     if reports.len() > 1 {
         print_summary(&reports);
+    }
+    if let Some(first) = failed.into_iter().next() {
+        return Err(CliError::infrastructure(first));
     }
     Ok(exit_for(&reports))
 }
@@ -180,13 +148,7 @@ fn timestamp() -> String {
 fn print_summary(reports: &[RunReport]) {
     println!("summary");
     for report in reports {
-        let status = match &report.status {
-            RunStatus::Passed => "passed".to_owned(),
-            RunStatus::Failed { failures } => format!("FAILED ({failures})"),
-            RunStatus::Unsupported { reason } => format!("unsupported: {reason}"),
-            RunStatus::Error { message } => format!("ERROR: {message}"),
-        };
-        println!("  {:28} {:10} {:>7.1}s  {status}", report.scenario, report.engine, report.duration_secs);
+        println!("  {:28} {:10} {:>7.1}s  {}", report.scenario, report.engine, report.duration_secs, report.status);
     }
 }
 

@@ -116,11 +116,6 @@ impl DaemonOptions {
         self
     }
 
-    pub fn with_ready_timeout(mut self, timeout: Duration) -> Self {
-        self.ready_timeout = timeout;
-        self
-    }
-
     pub fn with_allow_pull(mut self, allow: bool) -> Self {
         self.allow_pull = allow;
         self
@@ -170,13 +165,15 @@ pub(crate) fn apply_rights(rights: Rights, hc: &mut HostConfig) {
     }
 }
 
-/// The rights to try in order. `refused` is what the host probe found
-/// (`None` when it has not run).
-pub(crate) fn plan(rights: Rights, refused: Option<bool>) -> Vec<Rights> {
+/// The rights a dind gets. `refused` is what the host probe found (`None`
+/// when it has not run): `Auto` falls back to capabilities only when the
+/// probe saw `--privileged` refused, and the choice is made once, before
+/// the start, not by retrying.
+pub(crate) fn plan(rights: Rights, refused: Option<bool>) -> Rights {
     match (rights, refused) {
-        (Rights::Auto, Some(true)) => vec![Rights::Capabilities],
-        (Rights::Auto, _) => vec![Rights::Privileged, Rights::Capabilities],
-        (explicit, _) => vec![explicit],
+        (Rights::Auto, Some(true)) => Rights::Capabilities,
+        (Rights::Auto, _) => Rights::Privileged,
+        (explicit, _) => explicit,
     }
 }
 
@@ -259,7 +256,7 @@ impl Daemon {
             Rights::Auto => privileged_refusal(&docker, image, &opts.label).await?,
             _ => None,
         };
-        let rights = plan(opts.rights, Some(refused.is_some()))[0];
+        let rights = plan(opts.rights, Some(refused.is_some()));
         let fallback = refused.map(|why| {
             format!(
                 "--privileged is refused by this host ({}); running dind with explicit \
@@ -390,14 +387,6 @@ impl Daemon {
     /// Runs `script` with `sh -c` and keeps its output in memory.
     pub async fn capture(&self, script: &str, timeout: Duration) -> Result<Captured, EngineError> {
         self.target().capture(script, &[], timeout).await
-    }
-
-    /// Pulls `reference` into the daemon (from the run's registry).
-    pub async fn pull(&self, reference: &str) -> Result<(), EngineError> {
-        self.target()
-            .check(&format!("docker pull --quiet '{}'", quote(reference)), Duration::from_secs(600))
-            .await
-            .map(drop)
     }
 
     /// Copies the contents of `host_dir` into `dest` (created if missing).
@@ -644,11 +633,11 @@ mod tests {
 
     #[test]
     fn auto_tries_privileged_first_unless_the_host_refused_it() {
-        assert_eq!(plan(Rights::Auto, None), [Rights::Privileged, Rights::Capabilities]);
-        assert_eq!(plan(Rights::Auto, Some(false)), [Rights::Privileged, Rights::Capabilities]);
-        assert_eq!(plan(Rights::Auto, Some(true)), [Rights::Capabilities]);
-        assert_eq!(plan(Rights::Privileged, Some(true)), [Rights::Privileged]);
-        assert_eq!(plan(Rights::Capabilities, None), [Rights::Capabilities]);
+        assert_eq!(plan(Rights::Auto, None), Rights::Privileged);
+        assert_eq!(plan(Rights::Auto, Some(false)), Rights::Privileged);
+        assert_eq!(plan(Rights::Auto, Some(true)), Rights::Capabilities);
+        assert_eq!(plan(Rights::Privileged, Some(true)), Rights::Privileged);
+        assert_eq!(plan(Rights::Capabilities, None), Rights::Capabilities);
     }
 
     #[test]

@@ -2,10 +2,11 @@
 //! column per job, each cell the observed outcome and, where the scenario
 //! has an expectation, whether it held.
 
-use std::fmt::Write;
+use std::fmt::Write as _;
 
-use crate::runner::{JobReport, RunReport, RunStatus};
-use crate::scenario::{LayerCompare, Status, Verdict};
+use crate::evidence::LayerCompare;
+use crate::runner::{Envelope, EventKind, JobReport, ReportError, Reporter, RunReport};
+use crate::scenario::{Status, Verdict};
 
 /// Longest step label shown; longer ones are cut with `…`.
 const LABEL_WIDTH: usize = 64;
@@ -13,7 +14,7 @@ const LABEL_WIDTH: usize = 64;
 /// Renders the grid and a legend as plain text.
 pub fn render_grid(report: &RunReport) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{} on {} ({}): {}", report.scenario, report.engine, mode(report), status(&report.status));
+    let _ = writeln!(out, "{} on {} ({}): {}", report.scenario, report.engine, mode(report), report.status);
     if report.jobs.is_empty() {
         return out;
     }
@@ -51,12 +52,7 @@ pub fn render_grid(report: &RunReport) -> String {
         table.push(line);
     }
 
-    let widths: Vec<usize> =
-        (0..table[0].len()).map(|c| table.iter().map(|row| row[c].chars().count()).max().unwrap_or(0)).collect();
-    for row in &table {
-        let cells: Vec<String> = row.iter().zip(&widths).map(|(text, width)| format!("{text:<width$}")).collect();
-        let _ = writeln!(out, "  {}", cells.join("  ").trim_end());
-    }
+    super::table::table(&mut out, "  ", &table);
     let _ = writeln!(
         out,
         "  legend: ✓ as expected  ✗ not as expected  ! known upstream bug reproduced  \
@@ -80,15 +76,6 @@ fn mode(report: &RunReport) -> String {
     match report.images.mode {
         crate::catalogue::ResolvedMode::Official => "official images".into(),
         crate::catalogue::ResolvedMode::Local => "offline stand-ins".into(),
-    }
-}
-
-fn status(status: &RunStatus) -> String {
-    match status {
-        RunStatus::Passed => "passed".into(),
-        RunStatus::Failed { failures } => format!("FAILED ({failures} failure(s))"),
-        RunStatus::Unsupported { reason } => format!("unsupported: {reason}"),
-        RunStatus::Error { message } => format!("ERROR: {message}"),
     }
 }
 
@@ -120,7 +107,9 @@ fn cell(job: &JobReport, build: &str, step: &str) -> String {
     let Some(seen) = seen else {
         return verdict.map(|v| format!("absent{}", mark(&v.status))).unwrap_or_default();
     };
-    let outcome = verdict.and_then(|v| v.observed).unwrap_or(seen.observed);
+    // The step's outcome was decided once (crate::evidence); the verdict
+    // read the same value.
+    let outcome = seen.observed;
     let same = if seen.layer_vs_previous == Some(LayerCompare::Same) { "=" } else { "" };
     format!("{outcome}{same}{}", verdict.map(|v| mark(&v.status)).unwrap_or(""))
 }
@@ -161,5 +150,30 @@ fn truncate(text: &str, width: usize) -> String {
     } else {
         let cut: String = text.chars().take(width - 1).collect();
         format!("{cut}…")
+    }
+}
+
+/// Prints each cell's grid to standard output when the cell finishes,
+/// followed by where its `report.json` is.
+pub struct GridReporter<W> {
+    out: W,
+}
+
+impl GridReporter<std::io::Stdout> {
+    pub fn stdout() -> Self {
+        Self { out: std::io::stdout() }
+    }
+}
+
+impl<W: std::io::Write + Send> Reporter for GridReporter<W> {
+    fn report(&mut self, event: &Envelope) -> Result<(), ReportError> {
+        let EventKind::RunFinished { report } = &event.kind else { return Ok(()) };
+        let path = report.out_dir.join(super::json::REPORT_FILE);
+        std::io::Write::write_fmt(
+            &mut self.out,
+            format_args!("{}\nreport: {}\n\n", render_grid(report), path.display()),
+        )
+        .and_then(|()| std::io::Write::flush(&mut self.out))
+        .map_err(|e| ReportError::new("grid", e))
     }
 }

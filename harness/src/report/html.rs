@@ -11,8 +11,9 @@ use std::fmt::Write as _;
 
 use super::cell::{findings, CellState, FindingKind};
 use super::matrix::Matrix;
-use crate::runner::{JobReport, RunReport, RunStatus, StepReport};
-use crate::scenario::{LayerCompare, Status, Verdict};
+use crate::runner::{JobReport, RunReport, StepReport};
+use crate::evidence::LayerCompare;
+use crate::scenario::{Status, Verdict};
 
 const STYLE: &str = include_str!("html.css");
 const SCRIPT: &str = include_str!("html.js");
@@ -115,12 +116,8 @@ fn detail(out: &mut String, id: usize, cell: &RunReport) {
     let _ = writeln!(out, "<h2>{} {} on {}</h2>", badge(state), esc(&cell.scenario), esc(&cell.engine));
     let _ = writeln!(out, "<p class=\"desc\">{}</p>", esc(&cell.description));
     out.push_str("<dl>");
-    let status = match &cell.status {
-        RunStatus::Passed => "passed".to_owned(),
-        RunStatus::Failed { failures } => format!("failed: {failures} failure(s)"),
-        RunStatus::Unsupported { reason } => format!("unsupported: {reason}"),
-        RunStatus::Error { message } => format!("error: {message}"),
-    };
+    // The one wording of a run status (`RunStatus`'s Display).
+    let status = cell.status.to_string();
     for (key, value) in [
         ("status", status),
         ("duration", minutes(cell.duration_secs)),

@@ -5,6 +5,25 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::runner::{Envelope, EventKind, ReportError, Reporter};
+
+/// The report's file name in each cell's output folder.
+pub const REPORT_FILE: &str = "report.json";
+
+/// Writes each cell's `report.json` into its output folder when it finishes.
+/// A report that cannot be written is an error: the run's record is lost.
+pub struct JsonReporter;
+
+impl Reporter for JsonReporter {
+    fn report(&mut self, event: &Envelope) -> Result<(), ReportError> {
+        let EventKind::RunFinished { report } = &event.kind else { return Ok(()) };
+        let path = report.out_dir.join(REPORT_FILE);
+        write_json(&path, report).map_err(|e| {
+            ReportError::new("json", std::io::Error::other(format!("failed to write `{}`: {e}", path.display())))
+        })
+    }
+}
+
 /// Writes `value` as pretty JSON to `path` through a temporary file in the
 /// same folder and a rename, so a reader never sees half a report.
 pub fn write_json(path: &Path, value: &impl Serialize) -> std::io::Result<()> {

@@ -54,9 +54,9 @@ fn test_case(cell: &RunReport) -> TestCase {
     }
     let status = match (&cell.status, state) {
         (RunStatus::Failed { failures }, _) => failed_status(*failures, &found),
-        (RunStatus::Error { message }, _) => {
+        (RunStatus::Error { error_kind, message }, _) => {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
-            status.set_type("error").set_message(message.as_str());
+            status.set_type(error_kind.to_string()).set_message(message.as_str());
             status
         }
         (RunStatus::Unsupported { reason }, _) => {

@@ -6,7 +6,6 @@
 //! The matrix reports are pure functions of a set of cells
 //! (`&[RunReport]`, one per scenario × engine); the state of a cell is
 //! decided once, in [`CellState::of`].
-
 mod cell;
 mod grid;
 mod html;
@@ -14,13 +13,15 @@ mod json;
 mod junit;
 mod markdown;
 mod matrix;
+pub(crate) mod table;
 mod terminal;
 
 pub use cell::{findings, CellState, Finding, FindingKind};
 pub use grid::render_grid;
 pub use html::{render_html, write_html};
-pub use json::write_json;
 pub use junit::{render_junit, write_junit};
 pub use markdown::{render_markdown, render_markdown_within, write_markdown, MARKDOWN_LIMIT};
 pub use matrix::Matrix;
+pub(crate) use grid::GridReporter;
+pub(crate) use json::JsonReporter;
 pub use terminal::Terminal;

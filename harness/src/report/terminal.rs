@@ -1,15 +1,25 @@
-//! The live view of `harness run`: a line per step as its build completes,
-//! a line per verdict, and a progress bar per job on a terminal.
+//! The live view of `harness run`: one line per step once its outcome is
+//! decided, a line per verdict that is not a plain pass, and a progress bar
+//! per job on a terminal (which also names the step a build is at).
+//!
+//! Each step of each job is printed exactly once, after its build, with its
+//! final outcome ([`crate::evidence`]) and, where evidence revised what
+//! progress printed, the reason on the same line. While a build runs, the
+//! steps it completes only move the progress bar.
+
+use std::io::Write;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::grid::explain;
-use crate::progress::{Outcome, Step};
-use crate::runner::{Event, Reporter};
+use crate::runner::{Envelope, EventKind, ReportError, Reporter, StepReport};
 use crate::scenario::Status;
 
-/// Writes the live view to stderr.
+/// Writes the live view to stderr (or any writer, without a bar).
 pub struct Terminal {
+    out: Box<dyn Write + Send>,
+    /// Only when writing to stderr.
+    use_bar: bool,
     bar: Option<ProgressBar>,
     verbose: bool,
     /// The rights fallback note already shown (it is the same for every dind).
@@ -17,22 +27,50 @@ pub struct Terminal {
 }
 
 impl Terminal {
-    /// `verbose` also prints each command line before it runs.
+    /// The view on stderr; `verbose` also prints each command line before
+    /// it runs.
     pub fn new(verbose: bool) -> Self {
-        Self { bar: None, verbose, shown_note: None }
+        Self { out: Box::new(std::io::stderr()), use_bar: true, bar: None, verbose, shown_note: None }
     }
 
-    fn line(&self, text: &str) {
+    /// The view written to `out`, without a progress bar (tests, logs).
+    pub fn to_writer(out: impl Write + Send + 'static, verbose: bool) -> Self {
+        Self { out: Box::new(out), use_bar: false, bar: None, verbose, shown_note: None }
+    }
+
+    fn line(&mut self, text: &str) -> std::io::Result<()> {
         match &self.bar {
-            Some(bar) if !bar.is_hidden() => bar.println(text),
-            _ => eprintln!("{text}"),
+            Some(bar) if !bar.is_hidden() => {
+                bar.println(text);
+                Ok(())
+            }
+            _ => writeln!(self.out, "{text}"),
         }
     }
 
-    fn step_line(&self, job: u32, build: &str, step: &Step, outcome: Outcome) {
-        let took = step.duration.map(|d| format!("{d:.1}s")).unwrap_or_default();
-        let outcome = outcome.to_string();
-        self.line(&format!("  job {job} {build:10} {outcome:9} {took:>6}  {}", step.name()));
+    fn step_line(&mut self, job: u32, build: &str, step: &StepReport) -> std::io::Result<()> {
+        let took = step.step.duration.map(|d| format!("{d:.1}s")).unwrap_or_default();
+        let outcome = step.observed.to_string();
+        let mut text = format!("  job {job} {build:10} {outcome:9} {took:>6}  {}", step.step.name());
+        if let Some(note) = &step.note {
+            text.push_str(&format!("  ({note})"));
+        }
+        self.line(&text)
+    }
+
+    fn start_bar(&mut self, job: u32, commands: u32) {
+        self.finish_bar();
+        if !self.use_bar {
+            return;
+        }
+        let bar = ProgressBar::with_draw_target(Some(u64::from(commands)), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} job {prefix} [{bar:20}] {pos}/{len} {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_prefix(job.to_string());
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        self.bar = Some(bar);
     }
 
     fn finish_bar(&mut self) {
@@ -40,37 +78,36 @@ impl Terminal {
             bar.finish_and_clear();
         }
     }
-}
 
-impl Reporter for Terminal {
-    fn event(&mut self, event: &Event<'_>) {
-        match event {
-            Event::RunStarted { scenario, engine, images, jobs } => {
-                self.line(&format!("run {scenario} on engine {engine} ({jobs} jobs, dind image {})", images.dind));
+    fn advance(&self, message: Option<String>) {
+        if let Some(bar) = &self.bar {
+            match message {
+                Some(message) => bar.set_message(message),
+                None => bar.inc(1),
             }
-            Event::Unsupported { reason } => self.line(&format!("unsupported on this engine: {reason}")),
-            Event::RegistryReady { address, took } => {
+        }
+    }
+
+    fn show(&mut self, kind: &EventKind) -> std::io::Result<()> {
+        match kind {
+            EventKind::RunStarted { scenario, engine, images, jobs } => {
+                self.line(&format!("run {scenario} on engine {engine} ({jobs} jobs, dind image {})", images.dind))
+            }
+            EventKind::Unsupported { reason } => self.line(&format!("unsupported on this engine: {reason}")),
+            EventKind::RegistryReady { address, took } => {
                 self.line(&format!("registry {address} ready in {:.1}s", took.as_secs_f64()))
             }
-            Event::ImageSeeded { reference, took } => {
+            EventKind::ImageSeeded { reference, took } => {
                 self.line(&format!("seeded {reference} in {:.1}s", took.as_secs_f64()))
             }
-            Event::JobStarted { job, name, daemon, commands } => {
-                self.finish_bar();
-                let bar = ProgressBar::with_draw_target(Some(u64::from(*commands)), ProgressDrawTarget::stderr());
-                bar.set_style(
-                    ProgressStyle::with_template("{spinner} job {prefix} [{bar:20}] {pos}/{len} {wide_msg}")
-                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-                );
-                bar.set_prefix(job.to_string());
-                bar.enable_steady_tick(std::time::Duration::from_millis(200));
-                self.bar = Some(bar);
-                self.line(&format!("job {job} ({name}, {daemon:?} daemon)").to_lowercase());
+            EventKind::JobStarted { job, name, daemon, commands } => {
+                self.start_bar(*job, *commands);
+                self.line(&format!("job {job} ({name}, {daemon:?} daemon)").to_lowercase())
             }
-            Event::DaemonReady { job, versions, took, note } => {
-                if let Some(note) = note.filter(|n| self.shown_note.as_deref() != Some(*n)) {
-                    self.line(&format!("  {note}"));
-                    self.shown_note = Some(note.to_owned());
+            EventKind::DaemonReady { job, versions, took, note } => {
+                if let Some(note) = note.as_ref().filter(|n| self.shown_note.as_deref() != Some(n.as_str())) {
+                    self.line(&format!("  {note}"))?;
+                    self.shown_note = Some(note.clone());
                 }
                 let buildkit = versions.buildkit.as_deref().unwrap_or("unknown");
                 let buildx = versions.buildx.as_deref().unwrap_or("none");
@@ -78,61 +115,65 @@ impl Reporter for Terminal {
                     "  job {job}: engine {}, buildx {buildx}, BuildKit {buildkit}, ready in {:.1}s",
                     versions.engine,
                     took.as_secs_f64()
-                ));
+                ))
             }
-            Event::CommandStarted { script, .. } => {
-                if let Some(bar) = &self.bar {
-                    bar.set_message(script.to_string());
-                }
+            EventKind::CommandStarted { script, .. } => {
+                self.advance(Some(script.clone()));
                 if self.verbose {
-                    self.line(&format!("  $ {script}"));
+                    self.line(&format!("  $ {script}"))?;
                 }
+                Ok(())
             }
-            Event::StepCompleted { job, build, step } => self.step_line(*job, build, step, step.outcome),
-            Event::StepObserved { job, build, step } => {
-                // Shown live already, unless it never printed a result or
-                // layer evidence changed the judgement.
-                if step.step.evidence.results.is_empty() || step.note.is_some() {
-                    self.step_line(*job, build, &step.step, step.observed);
-                }
-                if let Some(note) = &step.note {
-                    self.line(&format!("      {note}"));
-                }
+            EventKind::StepCompleted { build, step, .. } => {
+                self.advance(Some(format!("{build}: {} {}", step.name(), step.outcome)));
+                Ok(())
             }
-            Event::CommandFinished { command, .. } => {
-                if let Some(bar) = &self.bar {
-                    bar.inc(1);
+            EventKind::StepObserved { job, build, step } => self.step_line(*job, build, step),
+            _ => self.show_outcome(kind),
+        }
+    }
+
+    fn show_outcome(&mut self, kind: &EventKind) -> std::io::Result<()> {
+        match kind {
+            EventKind::CommandFinished { command, .. } => {
+                self.advance(None);
+                if command.exit_code == 0 {
+                    return Ok(());
                 }
-                if command.exit_code != 0 {
-                    let fatal = if command.may_fail { " (allowed to fail)" } else { "" };
-                    self.line(&format!(
-                        "  exit {}{fatal}: {} (log: {})",
-                        command.exit_code,
-                        command.script,
-                        command.log.display()
-                    ));
-                }
+                let fatal = if command.may_fail { " (allowed to fail)" } else { "" };
+                self.line(&format!(
+                    "  exit {}{fatal}: {} (log: {})",
+                    command.exit_code,
+                    command.script,
+                    command.log.display()
+                ))
             }
-            Event::ExpectationChecked { verdict, .. } => {
-                if verdict.status != Status::Pass {
-                    self.line(&format!("  {}", explain(verdict)));
-                }
+            EventKind::ExpectationChecked { verdict, .. } if verdict.status != Status::Pass => {
+                self.line(&format!("  {}", explain(verdict)))
             }
-            Event::RunChecked { job, verdict } => {
-                if let Some(bar) = &self.bar {
-                    bar.inc(1);
-                }
+            EventKind::RunChecked { job, verdict } => {
+                self.advance(None);
                 let state =
                     if verdict.failures.is_empty() { "as expected".to_owned() } else { verdict.failures.join("; ") };
-                self.line(&format!("  job {job} run {}: {state}", verdict.image));
+                self.line(&format!("  job {job} run {}: {state}", verdict.image))
             }
-            Event::JobFinished { job } => {
+            EventKind::JobFinished { job } => {
                 self.finish_bar();
                 let failures = job.failures();
                 let verdict = if failures == 0 { "ok".to_owned() } else { format!("{failures} failure(s)") };
-                self.line(&format!("  job {} done in {:.1}s: {verdict}", job.number, job.duration_secs));
+                self.line(&format!("  job {} done in {:.1}s: {verdict}", job.number, job.duration_secs))
             }
-            Event::RunFinished { .. } => self.finish_bar(),
+            EventKind::RunFinished { .. } => {
+                self.finish_bar();
+                Ok(())
+            }
+            _ => Ok(()),
         }
+    }
+}
+
+impl Reporter for Terminal {
+    fn report(&mut self, event: &Envelope) -> Result<(), ReportError> {
+        self.show(&event.kind).and_then(|()| self.out.flush()).map_err(|e| ReportError::new("terminal", e))
     }
 }

@@ -1,19 +1,31 @@
-//! Drives a scenario's jobs on one engine and reports what happened.
+//! Drives scenarios on engines and reports what happened.
 //!
-//! The runner owns the order of things (registry, seeding, per-job daemon,
-//! edits, commands, runs, verdicts) and nothing else: the engine module talks
-//! to Docker, the scenario module decides what to run and judges it, and
-//! reporters ([`crate::report`]) turn the runner's [`Event`]s and its final
-//! [`RunReport`] into output. Every report format reads that one model.
+//! Plan, then act: [`plan`] turns a scenario, an engine and the run's values
+//! into concrete jobs (pure data, no Docker); `job`'s `JobRunner` carries
+//! out one planned job; `cell` runs one scenario on one engine; `matrix`
+//! lays out the cells and runs them, sharing a scenario's registry
+//! (`shared`). The engine module talks to Docker, the scenario module
+//! judges, [`crate::evidence`] decides each step's outcome, and reporters
+//! ([`crate::report`]) turn the runner's [`Envelope`]s into output.
 
+mod cell;
+mod error;
 mod events;
-mod execute;
 mod follow;
+mod job;
 mod layers;
+mod matrix;
+pub(crate) mod plan;
+mod replay;
 mod result;
+mod shared;
 mod workspace;
 
-pub use events::{Event, NoReporter, Reporter};
-pub use execute::{run_scenario, start_failed, RunOptions, Shared};
-pub use layers::map_layers;
+pub use cell::run_cell;
+pub use error::{ErrorKind, RunError};
+pub use events::{Envelope, EventKind, Events, NoReporter, ReportError, Reporter};
+pub use matrix::{CellKey, ImageStore, RunOptions};
+pub(crate) use matrix::{Matrix, MatrixSettings};
+pub use replay::replay;
 pub use result::{BuildReport, CommandReport, JobReport, RunReport, RunStatus, StepReport, REPORT_SCHEMA};
+pub use shared::Shared;

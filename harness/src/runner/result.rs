@@ -8,10 +8,10 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::error::{ErrorKind, RunError};
 use crate::catalogue::RunImages;
 use crate::engine::EngineVersions;
-use crate::progress::{Outcome, Step};
-use crate::scenario::{DaemonMode, EditReport, LayerCompare, RunVerdict, Status, Verdict};
+use crate::scenario::{DaemonMode, EditReport, RunVerdict, Verdict};
 
 /// Version of the JSON shape; bumped on incompatible changes.
 pub const REPORT_SCHEMA: u32 = 1;
@@ -47,7 +47,12 @@ pub enum RunStatus {
     /// The scenario does not run on this engine.
     Unsupported { reason: String },
     /// Docker, an engine or the registry failed; the jobs so far are kept.
-    Error { message: String },
+    Error {
+        /// What failed (`timeout`, `daemon_not_ready`, ...).
+        #[serde(default)]
+        error_kind: ErrorKind,
+        message: String,
+    },
 }
 
 impl RunStatus {
@@ -58,6 +63,24 @@ impl RunStatus {
             Self::Passed
         } else {
             Self::Failed { failures }
+        }
+    }
+
+    /// The status of a run that `error` ended.
+    pub fn error(error: &RunError) -> Self {
+        Self::Error { error_kind: error.kind(), message: super::error::chain(error) }
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    /// The one wording of a run's status, shared by every view.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Passed => f.write_str("passed"),
+            Self::Failed { failures } => write!(f, "FAILED ({failures} failure(s))"),
+            Self::Unsupported { reason } => write!(f, "unsupported: {reason}"),
+            Self::Error { error_kind: ErrorKind::Other, message } => write!(f, "ERROR: {message}"),
+            Self::Error { error_kind, message } => write!(f, "ERROR ({error_kind}): {message}"),
         }
     }
 }
@@ -89,11 +112,6 @@ impl JobReport {
         let runs = self.runs.iter().filter(|r| r.status.is_failure()).count();
         verdicts + runs + usize::from(self.error.is_some())
     }
-
-    /// Verdicts of one kind (known bugs, no longer reproducing).
-    pub fn verdicts_where(&self, keep: impl Fn(&Status) -> bool) -> impl Iterator<Item = &Verdict> {
-        self.verdicts.iter().filter(move |v| keep(&v.status))
-    }
 }
 
 /// One command of a job's pipeline.
@@ -122,16 +140,24 @@ pub struct BuildReport {
     pub layers_note: Option<String>,
 }
 
-/// A Dockerfile step with its layer evidence.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StepReport {
-    pub step: Step,
-    /// Diff id of the layer the step made, when it could be mapped.
-    pub layer: Option<String>,
-    /// Compared with the previous job's layer for the same step.
-    pub layer_vs_previous: Option<LayerCompare>,
-    /// The outcome judged from both witnesses (the layer wins).
-    pub observed: Outcome,
-    /// Why `observed` differs from what progress printed, if it does.
-    pub note: Option<String>,
+/// A Dockerfile step with its outcome decided from all its evidence.
+pub type StepReport = crate::evidence::ObservedStep;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_status_keeps_its_kind_and_reads_old_reports() {
+        let status = RunStatus::Error { error_kind: ErrorKind::Timeout, message: "`build` was killed".into() };
+        let json = serde_json::to_value(&status).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"kind": "error", "error_kind": "timeout", "message": "`build` was killed"})
+        );
+        assert_eq!(status.to_string(), "ERROR (timeout): `build` was killed");
+        let old: RunStatus = serde_json::from_value(serde_json::json!({"kind": "error", "message": "m"})).unwrap();
+        assert_eq!(old, RunStatus::Error { error_kind: ErrorKind::Other, message: "m".into() });
+        assert_eq!(old.to_string(), "ERROR: m");
+    }
 }

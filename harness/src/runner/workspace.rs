@@ -1,14 +1,14 @@
 //! The run's working copy of the build context.
 //!
 //! The fixture folder is copied once per run (without its `target/`, which
-//! holds host build output), the scenario's Dockerfiles are rendered into
-//! it, and each job's edits then change it in place, the way commits pile up
+//! holds host build output), the planned Dockerfiles are written into it
+//! before each job, and each job's edits then change it in place, the way commits pile up
 //! in a repository between CI jobs.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::fsutil::copy_tree;
-use crate::scenario::{Scenario, Vars};
+use crate::scenario::Scenario;
 
 /// Folders of the fixture never copied into the context.
 const SKIPPED: &[&str] = &["target", ".git"];
@@ -28,18 +28,5 @@ impl Workspace {
 
     pub fn path(&self) -> &Path {
         self.dir.path()
-    }
-
-    /// Writes the scenario's Dockerfiles, placeholders rendered.
-    pub fn render_dockerfiles(&self, scenario: &Scenario, vars: &Vars) -> std::io::Result<Vec<PathBuf>> {
-        scenario
-            .dockerfiles
-            .iter()
-            .map(|dockerfile| {
-                let path = self.path().join(&dockerfile.name);
-                std::fs::write(&path, dockerfile.render(vars))?;
-                Ok(path)
-            })
-            .collect()
     }
 }

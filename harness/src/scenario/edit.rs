@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::model::{Edit, EditAction};
-use super::render::Vars;
+use super::template::Vars;
 
 /// What an edit did, for the job's log and report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,7 +106,7 @@ fn make_executable(_path: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::render::{Template, COMMAND_VARS};
+    use crate::scenario::template::{Template, COMMAND_VARS};
 
     fn vars(job: u32) -> Vars {
         Vars {

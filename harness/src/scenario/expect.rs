@@ -1,67 +1,20 @@
 //! Judging what a job's builds and runs showed against the scenario's
-//! expectations. Pure functions: the runner gathers parsed builds, layer ids
-//! and run output; this module only compares.
-//!
-//! A step's outcome has two witnesses. The progress parser reads what
-//! BuildKit printed; for steps that make a layer (`RUN`, `COPY`, `ADD`) the
-//! layer's diff id can be compared with the previous job's. The layer wins
-//! where they disagree, because plain progress prints `DONE`, not `CACHED`,
-//! for a layer taken from a registry cache; every disagreement is noted.
+//! expectations. Pure functions: the runner gathers the observed steps
+//! (each with its outcome decided once, in [`crate::evidence`]) and run
+//! output; this module only compares, and never weighs evidence again.
 
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::model::{ExpandedJob, Expectation, Expected, OverrideAction, RunCheck};
-use super::render::Vars;
-use crate::progress::{Build, Outcome, Step};
+use super::template::Vars;
+use crate::evidence::{LayerCompare, ObservedStep};
+use crate::progress::Outcome;
 
-/// How a step's layer compares with the previous job's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LayerCompare {
-    Same,
-    Different,
-}
-
-/// The layer diff ids of one job's builds, per build id and step.
-///
-/// The runner fills it from the images it built; steps it cannot map to a
-/// layer are simply left out.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct JobLayers {
-    by_step: HashMap<(String, String), String>,
-}
-
-impl JobLayers {
-    pub fn insert(&mut self, build: &str, step: &Step, diff_id: impl Into<String>) {
-        self.by_step.insert((build.to_owned(), step.key()), diff_id.into());
-    }
-
-    pub fn get(&self, build: &str, step: &Step) -> Option<&str> {
-        self.by_step.get(&(build.to_owned(), step.key())).map(String::as_str)
-    }
-}
-
-/// This job's layers and the previous job's, as far as known.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct LayerEvidence<'a> {
-    pub current: Option<&'a JobLayers>,
-    pub previous: Option<&'a JobLayers>,
-}
-
-impl LayerEvidence<'_> {
-    /// Compares the step's layer with the previous job's, for steps that make
-    /// a layer and when both ids are known.
-    pub fn compare(&self, build: &str, step: &Step) -> Option<LayerCompare> {
-        if !matches!(step.keyword().as_str(), "RUN" | "COPY" | "ADD") {
-            return None;
-        }
-        let now = self.current?.get(build, step)?;
-        let before = self.previous?.get(build, step)?;
-        Some(if now == before { LayerCompare::Same } else { LayerCompare::Different })
-    }
-}
+/// The observed steps of a job's builds, by build id. A build whose log
+/// could not be read is left out.
+pub type ObservedBuilds<'a> = HashMap<&'a str, &'a [ObservedStep]>;
 
 /// How an expectation or run check turned out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,7 +55,7 @@ pub struct Verdict {
     pub matched: Option<String>,
     /// What this engine was expected to show (the override's outcome, if any).
     pub expected: Expected,
-    /// The outcome judged: the parser's, corrected by layer evidence.
+    /// The step's observed outcome, as [`crate::evidence`] decided it.
     pub observed: Option<Outcome>,
     /// The parser's outcome alone.
     pub progress: Option<Outcome>,
@@ -112,51 +65,60 @@ pub struct Verdict {
 }
 
 /// Evaluates every expectation that applies to `job` on `engine`.
-/// `builds` maps build ids (see [`super::BuildCommand::id`]) to their parsed logs.
-pub fn evaluate_job(
-    job: &ExpandedJob<'_>,
-    engine: &str,
-    builds: &HashMap<String, Build>,
-    layers: LayerEvidence<'_>,
-) -> Vec<Verdict> {
-    job.expectations().map(|e| evaluate(e, engine, job.number, builds.get(&e.build), layers)).collect()
+/// `builds` maps build ids (see [`super::BuildCommand::id`]) to their observed steps.
+pub fn evaluate_job(job: &ExpandedJob<'_>, engine: &str, builds: &ObservedBuilds<'_>) -> Vec<Verdict> {
+    job.expectations().map(|e| evaluate(e, engine, job.number, builds.get(e.build.as_str()).copied())).collect()
 }
 
-/// Evaluates one expectation against the build it names (`None` when that
-/// build left no log).
-pub fn evaluate(
-    expectation: &Expectation,
-    engine: &str,
-    job: u32,
-    build: Option<&Build>,
-    layers: LayerEvidence<'_>,
-) -> Verdict {
+/// Evaluates one expectation against the observed steps of the build it
+/// names (`None` when that build left no log).
+pub fn evaluate(expectation: &Expectation, engine: &str, job: u32, build: Option<&[ObservedStep]>) -> Verdict {
     let mut notes = Vec::new();
     let found = match build {
         None => {
             notes.push(format!("build `{}` left no progress log", expectation.build));
             Found::Unknown
         }
-        Some(build) => find_step(expectation, build, &mut notes),
+        Some(steps) => find_step(expectation, steps, &mut notes),
     };
     let step = match found {
         Found::One(step) => Some(step),
         Found::Absent | Found::Unknown => None,
     };
-    let progress = match found {
-        Found::One(step) => Some(step.outcome),
-        Found::Absent => Some(Outcome::Absent),
-        Found::Unknown => None,
+    let (progress, observed) = match found {
+        Found::One(step) => {
+            notes.extend(step.note.clone());
+            (Some(step.progress()), Some(step.observed))
+        }
+        Found::Absent => (Some(Outcome::Absent), Some(Outcome::Absent)),
+        Found::Unknown => (None, None),
     };
-    let layer = step.and_then(|s| layers.compare(&expectation.build, s));
-    let observed = progress.map(|p| {
-        let (outcome, note) = weigh(p, layer, job);
-        notes.extend(note);
-        outcome
-    });
+    let (expected, status) = judge(expectation, engine, job, observed, &mut notes);
+    Verdict {
+        job,
+        build: expectation.build.clone(),
+        stage: expectation.stage.clone(),
+        step: expectation.step.clone(),
+        matched: step.map(|s| s.step.name()),
+        expected,
+        observed,
+        progress,
+        layer: step.and_then(|s| s.layer_vs_previous),
+        status,
+        notes,
+    }
+}
 
+/// The outcome expected on `engine` in `job`, and whether `observed` holds it.
+fn judge(
+    expectation: &Expectation,
+    engine: &str,
+    job: u32,
+    observed: Option<Outcome>,
+    notes: &mut Vec<String>,
+) -> (Expected, Status) {
     let base = expectation.expected;
-    let (expected, status) = match expectation.override_for(engine, job).map(|o| &o.action) {
+    match expectation.override_for(engine, job).map(|o| &o.action) {
         Some(OverrideAction::Unsupported(reason)) => (base, Status::Unsupported { reason: reason.clone() }),
         Some(OverrideAction::Outcome { expected: alt, known_bug }) => {
             let status = match (observed, known_bug) {
@@ -176,26 +138,12 @@ pub fn evaluate(
             let pass = observed.is_some_and(|o| base.matches(o));
             (base, if pass { Status::Pass } else { Status::Fail })
         }
-    };
-
-    Verdict {
-        job,
-        build: expectation.build.clone(),
-        stage: expectation.stage.clone(),
-        step: expectation.step.clone(),
-        matched: step.map(Step::name),
-        expected,
-        observed,
-        progress,
-        layer,
-        status,
-        notes,
     }
 }
 
 /// What the log holds for an expectation.
 enum Found<'b> {
-    One(&'b Step),
+    One(&'b ObservedStep),
     /// No step matches: the step is absent from the build.
     Absent,
     /// No log, or several steps match: nothing to judge.
@@ -203,13 +151,12 @@ enum Found<'b> {
 }
 
 /// The one step the expectation names, noting why when there is none.
-fn find_step<'b>(expectation: &Expectation, build: &'b Build, notes: &mut Vec<String>) -> Found<'b> {
+fn find_step<'b>(expectation: &Expectation, steps: &'b [ObservedStep], notes: &mut Vec<String>) -> Found<'b> {
     let needle = normalize(&expectation.step);
-    let matches: Vec<&Step> = build
-        .steps
+    let matches: Vec<&ObservedStep> = steps
         .iter()
-        .filter(|s| expectation.stage.is_none() || s.stage == expectation.stage)
-        .filter(|s| !s.instruction.is_empty() && normalize(&s.instruction).contains(&needle))
+        .filter(|s| expectation.stage.is_none() || s.step.stage == expectation.stage)
+        .filter(|s| !s.step.instruction.is_empty() && normalize(&s.step.instruction).contains(&needle))
         .collect();
     match matches.as_slice() {
         [one] => Found::One(one),
@@ -218,7 +165,7 @@ fn find_step<'b>(expectation: &Expectation, build: &'b Build, notes: &mut Vec<St
             Found::Absent
         }
         many => {
-            let names: Vec<String> = many.iter().map(|s| s.name()).collect();
+            let names: Vec<String> = many.iter().map(|s| s.step.name()).collect();
             notes.push(format!(
                 "{} steps match `{}` ({}): name the stage with `stage`",
                 many.len(),
@@ -227,31 +174,6 @@ fn find_step<'b>(expectation: &Expectation, build: &'b Build, notes: &mut Vec<St
             ));
             Found::Unknown
         }
-    }
-}
-
-/// The outcome to judge, from the parser's and the layer's testimony.
-/// Weighs the parser's outcome against layer evidence: the layer wins, and
-/// every disagreement gets a note. `job` names the job being judged.
-pub fn weigh(progress: Outcome, layer: Option<LayerCompare>, job: u32) -> (Outcome, Option<String>) {
-    let previous = job.saturating_sub(1);
-    match (progress, layer) {
-        (Outcome::Executed | Outcome::ExecutedUnsure, Some(LayerCompare::Same)) => (
-            Outcome::Remote,
-            Some(format!(
-                "progress shows `{progress}` but the layer is the same as job {previous}'s: counted as reused (remote)"
-            )),
-        ),
-        (Outcome::ExecutedUnsure, Some(LayerCompare::Different)) => (
-            Outcome::Executed,
-            Some(format!(
-                "progress shows `executed?` and the layer differs from job {previous}'s: counted as executed"
-            )),
-        ),
-        (Outcome::Cached | Outcome::Remote, Some(LayerCompare::Different)) => {
-            (progress, Some(format!("progress shows `{progress}` but the layer differs from job {previous}'s")))
-        }
-        _ => (progress, None),
     }
 }
 

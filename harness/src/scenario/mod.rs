@@ -7,28 +7,31 @@
 //! The format is documented in `scenarios/README.md`.
 //!
 //! - [`raw`]: serde mirror of the file (first parsing stage).
-//! - [`load`]: reading, parsing, and errors with `file:line:column`.
+//! - [`load`]: reading and parsing.
+//! - [`error`]: load errors with `file:line:column` and key path.
 //! - [`validate`]: the format's rules, from [`raw`] to [`model`].
-//! - [`render`]: placeholders and command lines.
+//! - [`template`]: the `{placeholder}` language.
+//! - [`render`]: command lines.
 //! - [`edit`]: edits to the build context.
 //! - [`expect`]: verdicts on steps and runs.
 
 mod edit;
+mod error;
 mod expect;
 mod load;
 mod model;
 mod raw;
 mod render;
+mod template;
 mod validate;
 
 pub use edit::{EditError, EditErrorKind, EditReport};
-pub use expect::{
-    check_run, evaluate, evaluate_job, weigh, JobLayers, LayerCompare, LayerEvidence, RunOutput, RunVerdict, Status,
-    Verdict,
-};
-pub use load::{load_all, load_scenario, Location, Problem, ScenarioError, ScenarioErrorKind, SCENARIO_FILE};
+pub use error::{Location, Problem, ScenarioError, ScenarioErrorKind};
+pub use expect::{check_run, evaluate, evaluate_job, ObservedBuilds, RunOutput, RunVerdict, Status, Verdict};
+pub use load::{load_all, load_scenario, SCENARIO_FILE};
 pub use model::{
     BuildCommand, Command, CommandKind, DaemonConfig, DaemonMode, Dockerfile, Edit, EditAction, ExpandedJob,
     Expectation, Expected, Frontend, Job, Override, OverrideAction, RunCheck, Scenario,
 };
-pub use render::{quote, PlaceholderError, RenderedCommand, Template, Var, Vars, COMMAND_VARS, DOCKERFILE_VARS};
+pub use render::{quote, RenderedCommand};
+pub use template::{PlaceholderError, Template, Var, Vars, COMMAND_VARS, DOCKERFILE_VARS};

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::render::Template;
+use super::template::Template;
 use crate::catalogue::EngineEntry;
 use crate::progress::Outcome;
 

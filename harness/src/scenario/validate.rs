@@ -11,7 +11,7 @@ use std::path::Path;
 
 use toml::Spanned;
 
-use super::load::{toml_key, Location, Problem, ScenarioErrorKind};
+use super::error::{toml_key, Location, Problem, ScenarioErrorKind};
 use super::model::{
     BuildCommand, Command, CommandKind, DaemonConfig, DaemonMode, Dockerfile, Edit, EditAction, Expectation, Expected,
     Frontend, Job, Override, OverrideAction, RunCheck, Scenario,
@@ -19,7 +19,7 @@ use super::model::{
 use super::raw::{
     RawCommand, RawDaemonMode, RawEdit, RawExpect, RawExpected, RawFrontend, RawJob, RawOverride, RawRun, RawScenario,
 };
-use super::render::{PlaceholderError, Template, COMMAND_VARS, DOCKERFILE_VARS};
+use super::template::{PlaceholderError, Template, COMMAND_VARS, DOCKERFILE_VARS};
 use crate::catalogue::Catalogue;
 use crate::progress::Outcome;
 

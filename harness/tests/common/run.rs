@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use harness::catalogue::{workspace_root, Catalogue, ResolvedMode};
 use harness::engine::{leftovers, require_docker, require_images, Rights, RunLabel};
-use harness::runner::{run_scenario, NoReporter, RunOptions, RunReport, Shared};
+use harness::runner::{run_cell, Events, RunOptions, RunReport, Shared};
 use harness::scenario::load_scenario;
 
 /// Runs the scenario in `dir` on stand-in `version` (first `max_jobs` jobs),
@@ -33,9 +33,9 @@ pub async fn run_local(dir: &Path, version: &str, max_jobs: Option<u32>) -> Opti
         label: label.clone(),
         max_jobs,
     };
-    let shared =
-        Shared::start(&scenario, &images, &label, &mut NoReporter).await.expect("registry starts and is seeded");
-    let report = run_scenario(&scenario, &options, &shared, &mut NoReporter).await;
+    let events = Events::new(Vec::new());
+    let shared = Shared::start(&scenario, &images, &label, &events).await.expect("registry starts and is seeded");
+    let report = run_cell(&scenario, &options, &shared, &events).await;
     shared.stop().await.expect("registry stops");
     let left = leftovers(&label).await.unwrap();
     assert!(left.is_empty(), "the run left resources behind: {left:?}");

@@ -1,0 +1,91 @@
+//! The run's registry with the base images seeded, shared by every cell of
+//! a scenario (each engine gets its own repository in it).
+
+use std::time::Instant;
+
+use super::error::RunError;
+use super::events::{EventKind, Events};
+use super::plan::{repo_tag, RunValues};
+use crate::catalogue::{ResolvedMode, RunImages};
+use crate::engine::{pull_to_host, Credentials, Registry, RegistryOptions, RunLabel};
+use crate::scenario::{CommandKind, Scenario};
+
+/// A started registry holding the chef and runtime images.
+pub struct Shared {
+    registry: Registry,
+    values: RunValues,
+}
+
+impl Shared {
+    /// Starts the registry for `scenario` (with the credentials its
+    /// `docker login` uses, if any) and seeds the chef and runtime images.
+    /// Nothing outlives a failed start.
+    pub async fn start(
+        scenario: &Scenario,
+        images: &RunImages,
+        label: &RunLabel,
+        events: &Events,
+    ) -> Result<Self, RunError> {
+        let official = images.mode == ResolvedMode::Official;
+        let mut options = RegistryOptions::default().with_label(label.clone()).with_allow_pull(official);
+        if let Some(credentials) = scenario_login(scenario) {
+            options = options.with_auth(credentials);
+        }
+        let started = Instant::now();
+        let registry = Registry::start(&images.registry, options).await?;
+        events.emit(EventKind::RegistryReady { address: registry.name().to_owned(), took: started.elapsed() });
+        let seeded = async {
+            let chef = seed(&registry, &images.chef, official, events).await?;
+            let runtime = seed(&registry, &images.runtime, official, events).await?;
+            Ok::<_, RunError>((chef, runtime))
+        }
+        .await;
+        match seeded {
+            Ok((chef, runtime)) => {
+                let values = RunValues { registry: registry.name().to_owned(), chef, runtime };
+                Ok(Self { registry, values })
+            }
+            Err(e) => {
+                if let Err(stop) = registry.stop().await {
+                    tracing::warn!("failed to stop the registry: {stop:#}");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The values placeholders render to in this registry.
+    pub(crate) fn values(&self) -> &RunValues {
+        &self.values
+    }
+
+    /// Stops the registry.
+    pub async fn stop(self) -> Result<(), RunError> {
+        Ok(self.registry.stop().await?)
+    }
+}
+
+/// The credentials of the scenario's `docker login`, which the registry
+/// must then require.
+pub(crate) fn scenario_login(scenario: &Scenario) -> Option<Credentials> {
+    scenario.blocks.iter().flat_map(|job| &job.commands).find_map(|command| match &command.kind {
+        CommandKind::Login { username, password, .. } => Some(Credentials::new(username, password)),
+        _ => None,
+    })
+}
+
+/// Pushes a base image into the run's registry (pulling an official one
+/// onto the host first); returns its name there.
+async fn seed(registry: &Registry, image: &str, official: bool, events: &Events) -> Result<String, RunError> {
+    let started = Instant::now();
+    if official {
+        pull_to_host(image).await?;
+    }
+    let reference = registry.seed(image, &repo_tag(image)).await?;
+    events.emit(EventKind::ImageSeeded { reference: reference.clone(), took: started.elapsed() });
+    Ok(reference)
+}

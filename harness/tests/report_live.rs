@@ -1,0 +1,75 @@
+//! The live view of recorded runs, replayed through the terminal reporter:
+//! every step of every job is printed exactly once, with its final outcome.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use harness::report::Terminal;
+use harness::runner::{replay, Envelope, Reporter, RunReport};
+
+/// A writer the test can read back after the terminal is done with it.
+#[derive(Clone, Default)]
+struct Shared(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn live_view(report: &RunReport) -> String {
+    let out = Shared::default();
+    let mut terminal = Terminal::to_writer(out.clone(), false);
+    for kind in replay(report) {
+        let envelope = Envelope { cell: None, timestamp: SystemTime::now(), elapsed: Duration::ZERO, kind };
+        terminal.report(&envelope).unwrap();
+    }
+    let bytes = out.0.lock().unwrap().clone();
+    String::from_utf8(bytes).unwrap()
+}
+
+fn load(name: &str) -> RunReport {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reports").join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+#[test]
+fn each_step_of_each_job_is_printed_once_with_its_final_outcome() {
+    for name in ["cache-mount-copy-26.1.5.json", "ci-cache-from-all-stages-26.1.5.json"] {
+        let report = load(name);
+        let view = live_view(&report);
+        let mut steps = 0;
+        let mut revised = 0;
+        for job in &report.jobs {
+            for build in job.commands.iter().filter_map(|c| c.build.as_ref()) {
+                for step in &build.steps {
+                    steps += 1;
+                    let head = format!("  job {} {:10} {:9} ", job.number, build.id, step.observed.to_string());
+                    let lines: Vec<&str> = view
+                        .lines()
+                        .filter(|l| l.starts_with(&format!("  job {} {:10} ", job.number, build.id)))
+                        .filter(|l| l.contains(&format!("  {}", step.step.name())))
+                        .collect();
+                    assert_eq!(lines.len(), 1, "{name}: job {} {}: {lines:#?}\n{view}", job.number, step.step.name());
+                    assert!(lines[0].starts_with(&head), "{name}: not the final outcome: {}", lines[0]);
+                    if let Some(note) = &step.note {
+                        revised += 1;
+                        assert!(lines[0].ends_with(&format!("({note})")), "{name}: reason missing: {}", lines[0]);
+                    }
+                }
+            }
+        }
+        let step_lines = view.lines().filter(|l| l.starts_with("  job ") && l.contains("  [")).count();
+        assert_eq!(step_lines, steps, "{name}: one line per step and no more\n{view}");
+        assert!(steps > 20, "{name}: the recorded run has steps");
+        if name.starts_with("cache-mount-copy") {
+            assert!(revised > 0, "the recorded run has steps that layer evidence revised");
+        }
+    }
+}
