@@ -11,9 +11,11 @@
 //!   module that talks to Docker at run time.
 //! - [`scenario`]: scenario files to a validated model.
 //! - [`runner`]: drives a scenario's jobs on engines and emits events.
+//! - [`cache`]: BuildKit cache records read from registries; why a step missed.
 //! - [`report`]: sinks for runs: live terminal view, grid, JSON.
 //! - [`cli`]: the `harness` command line.
 
+pub mod cache;
 pub mod catalogue;
 pub mod cli;
 pub mod engine;

@@ -2,6 +2,7 @@
 //! maps its result to the documented exit codes. Only this module uses
 //! `anyhow`; the library returns typed errors.
 
+mod cache;
 mod exit;
 mod images;
 mod parse;
@@ -29,6 +30,9 @@ enum Command {
     Images(images::Command),
     /// Run a scenario on an engine and check its expectations.
     Run(run::Args),
+    /// Read the BuildKit cache records of images or cache refs in a registry.
+    #[command(subcommand)]
+    Cache(cache::Command),
 }
 
 /// Entry point of the binary.
@@ -45,6 +49,7 @@ pub fn main() -> std::process::ExitCode {
         Command::Parse(args) => parse::run(args),
         Command::Images(cmd) => images::run(cmd),
         Command::Run(args) => run::run(args),
+        Command::Cache(cmd) => cache::run(cmd),
     };
     match result {
         Ok(exit) => exit.into(),
