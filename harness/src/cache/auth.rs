@@ -86,14 +86,11 @@ pub fn from_docker_config(path: &Path, keys: &[String]) -> Result<Option<Registr
     let config: DockerConfig = serde_json::from_str(&text)
         .map_err(|e| AuthError::Config { path: path.to_owned(), message: e.to_string() })?;
     for key in keys {
-        let host = key.trim_start_matches("https://").trim_start_matches("http://").trim_end_matches('/');
+        let host = host_of(key);
         if let Some(helper) = config.cred_helpers.get(host).or(config.cred_helpers.get(key.as_str())) {
             return helper_get(helper, key).map(Some);
         }
-        let entry = config.auths.iter().find(|(name, _)| {
-            let name = name.trim_start_matches("https://").trim_start_matches("http://");
-            name == key.as_str() || name.split('/').next() == Some(host)
-        });
+        let entry = config.auths.iter().find(|(name, _)| host_of(name) == host);
         if let Some((name, entry)) = entry {
             if let Some(auth) = entry_auth(entry).map_err(|()| AuthError::BadAuth { registry: name.clone(), path: path.to_owned() })? {
                 return Ok(Some(auth));
@@ -107,6 +104,13 @@ pub fn from_docker_config(path: &Path, keys: &[String]) -> Result<Option<Registr
         },
         _ => Ok(None),
     }
+}
+
+/// `https://index.docker.io/v1/` -> `index.docker.io`: the CLI saves
+/// entries under URLs or bare hosts.
+fn host_of(key: &str) -> &str {
+    let key = key.trim_start_matches("https://").trim_start_matches("http://");
+    key.split('/').next().unwrap_or(key)
 }
 
 fn entry_auth(entry: &AuthEntry) -> Result<Option<RegistryAuth>, ()> {

@@ -84,7 +84,7 @@ impl Http {
     /// header is dropped when a redirect leaves the host (blob storage).
     pub async fn get(&self, url: &str, headers: &[(HeaderName, String)]) -> Result<Response, HttpError> {
         let mut url = url.to_owned();
-        let origin = host_of(&url);
+        let origin = host_of(&url).to_owned();
         for _ in 0..=MAX_REDIRECTS {
             let same_host = host_of(&url) == origin;
             let sent = headers.iter().filter(|(name, _)| same_host || *name != AUTHORIZATION);
