@@ -112,12 +112,20 @@ fn the_cook_miss_is_explained_as_a_lost_result(#[case] set: &str, #[case] buggy:
     let jobs = jobs(set, "builder");
     let exports: Vec<JobExport<'_>> = jobs
         .iter()
-        .map(|(job, config, cache, _)| JobExport { job: *job, export: Ok((config, cache)), changed_paths: vec!["src/main.rs".into()] })
+        .map(|(job, config, cache, _)| JobExport {
+            job: *job,
+            export: Ok((config, cache)),
+            changed_paths: vec!["src/main.rs".into()],
+        })
         .collect();
     let runs: Vec<StepRun> = jobs
         .iter()
         .flat_map(|(job, _, _, build)| {
-            build.steps.iter().map(move |s| StepRun { job: *job, step: s.step.name.clone(), executed: s.outcome == "executed" })
+            build.steps.iter().map(move |s| StepRun {
+                job: *job,
+                step: s.step.name.clone(),
+                executed: s.outcome == "executed",
+            })
         })
         .collect();
     let explained = explain_misses(&exports, &runs);
@@ -126,7 +134,8 @@ fn the_cook_miss_is_explained_as_a_lost_result(#[case] set: &str, #[case] buggy:
         assert!(cook_misses.is_empty(), "{cook_misses:#?}");
         return;
     }
-    let job3 = cook_misses.iter().find(|e| e.job == 3).unwrap_or_else(|| panic!("no cook miss in job 3: {explained:#?}"));
+    let job3 =
+        cook_misses.iter().find(|e| e.job == 3).unwrap_or_else(|| panic!("no cook miss in job 3: {explained:#?}"));
     match &job3.cause {
         MissCause::LostResult { lost_in_job, records, records_with_layers, key_present, .. } => {
             assert_eq!(*lost_in_job, 2);

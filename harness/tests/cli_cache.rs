@@ -17,7 +17,8 @@ fn redact(text: &str) -> String {
 
 #[test]
 fn show_summarises_a_recorded_inline_cache() {
-    let out = harness().args(["cache", "show", &fixture("inline-26.1.5-classic/job-2/builder.json")]).assert().success();
+    let out =
+        harness().args(["cache", "show", &fixture("inline-26.1.5-classic/job-2/builder.json")]).assert().success();
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     assert!(text.contains("(inline cache):"), "{text}");
     insta::assert_snapshot!(redact(&text));

@@ -83,8 +83,8 @@ pub fn from_docker_config(path: &Path, keys: &[String]) -> Result<Option<Registr
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(AuthError::Config { path: path.to_owned(), message: e.to_string() }),
     };
-    let config: DockerConfig = serde_json::from_str(&text)
-        .map_err(|e| AuthError::Config { path: path.to_owned(), message: e.to_string() })?;
+    let config: DockerConfig =
+        serde_json::from_str(&text).map_err(|e| AuthError::Config { path: path.to_owned(), message: e.to_string() })?;
     for key in keys {
         let host = host_of(key);
         if let Some(helper) = config.cred_helpers.get(host).or(config.cred_helpers.get(key.as_str())) {
@@ -92,7 +92,9 @@ pub fn from_docker_config(path: &Path, keys: &[String]) -> Result<Option<Registr
         }
         let entry = config.auths.iter().find(|(name, _)| host_of(name) == host);
         if let Some((name, entry)) = entry {
-            if let Some(auth) = entry_auth(entry).map_err(|()| AuthError::BadAuth { registry: name.clone(), path: path.to_owned() })? {
+            if let Some(auth) =
+                entry_auth(entry).map_err(|()| AuthError::BadAuth { registry: name.clone(), path: path.to_owned() })?
+            {
                 return Ok(Some(auth));
             }
         }
@@ -155,7 +157,8 @@ fn helper_get(helper: &str, server: &str) -> Result<RegistryAuth, AuthError> {
         #[serde(rename = "Secret")]
         secret: String,
     }
-    let answer: Answer = serde_json::from_slice(&out.stdout).map_err(|_| fail("its answer is not the expected JSON".into()))?;
+    let answer: Answer =
+        serde_json::from_slice(&out.stdout).map_err(|_| fail("its answer is not the expected JSON".into()))?;
     Ok(RegistryAuth::new(answer.username, answer.secret))
 }
 
@@ -204,7 +207,9 @@ mod tests {
     fn challenges_parse() {
         assert_eq!(parse_challenge("Basic realm=\"harness registry\""), Some(Challenge::Basic));
         assert_eq!(
-            parse_challenge(r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/debian:pull""#),
+            parse_challenge(
+                r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/debian:pull""#
+            ),
             Some(Challenge::Bearer {
                 realm: "https://auth.docker.io/token".into(),
                 service: Some("registry.docker.io".into()),

@@ -41,10 +41,7 @@ pub fn compare(a: &CacheConfig, b: &CacheConfig, names: &HashMap<String, String>
         if !record.has_result() {
             continue;
         }
-        let name = record
-            .top_layer()
-            .and_then(|l| a.layer_id(l))
-            .and_then(|id| names.get(id).cloned());
+        let name = record.top_layer().and_then(|l| a.layer_id(l)).and_then(|id| names.get(id).cloned());
         let change = KeyChange { key: record.digest.clone(), name };
         match forward.find(i) {
             Some(j) if b.records[j].has_result() => comparison.kept += 1,
@@ -70,7 +67,9 @@ mod tests {
                 .into_iter()
                 .map(|(digest, parent, result)| CacheRecord {
                     digest: digest.into(),
-                    inputs: parent.map(|p| vec![vec![CacheInput { selector: String::new(), link: p }]]).unwrap_or_default(),
+                    inputs: parent
+                        .map(|p| vec![vec![CacheInput { selector: String::new(), link: p }]])
+                        .unwrap_or_default(),
                     results: if result { vec![vec![0]] } else { vec![] },
                 })
                 .collect(),

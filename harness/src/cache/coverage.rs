@@ -73,7 +73,8 @@ impl JobCache {
 
 /// Maps `config`'s records to `steps` (one build's steps, in any order).
 pub fn cover(reference: &str, config: &CacheConfig, steps: &[StepLayer]) -> JobCache {
-    let mut records: Vec<Option<(usize, FoundBy)>> = steps.iter().map(|s| producer(config, s).map(|r| (r, FoundBy::Layer))).collect();
+    let mut records: Vec<Option<(usize, FoundBy)>> =
+        steps.iter().map(|s| producer(config, s).map(|r| (r, FoundBy::Layer))).collect();
     for stage in stages(steps) {
         fill_along_chain(config, &stage, &mut records);
     }
@@ -107,7 +108,9 @@ fn producer(config: &CacheConfig, step: &StepLayer) -> Option<usize> {
     let produced: Vec<usize> = ends_here
         .iter()
         .copied()
-        .filter(|&r| config.records[r].inputs.first().is_none_or(|parents| parents.iter().all(|p| top(p.link) != Some(layer))))
+        .filter(|&r| {
+            config.records[r].inputs.first().is_none_or(|parents| parents.iter().all(|p| top(p.link) != Some(layer)))
+        })
         .collect();
     // Several keys for one vertex (BuildKit's fast and content keys) give
     // several producers: the one deepest in the graph is the step's own.

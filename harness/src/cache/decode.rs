@@ -189,7 +189,8 @@ fn inline_config(layers: Vec<CacheLayer>, raw: Vec<RawRecord>) -> Result<CacheCo
     for (i, r) in raw.iter().enumerate() {
         let mut results: Vec<Vec<usize>> = Vec::new();
         for res in &r.layers {
-            let top = index(res.layer, count).ok_or(DecodeErrorKind::BadLayer { record: i, layer: res.layer, count })?;
+            let top =
+                index(res.layer, count).ok_or(DecodeErrorKind::BadLayer { record: i, layer: res.layer, count })?;
             results.push((0..=top).collect());
         }
         for chain in &r.chains {
@@ -225,7 +226,8 @@ fn registry_config(raw: RawConfig, descriptors: &[(String, Option<String>)]) -> 
     for (i, r) in raw.records.iter().enumerate() {
         let mut results: Vec<Vec<usize>> = Vec::new();
         for res in &r.layers {
-            let top = index(res.layer, count).ok_or(DecodeErrorKind::BadLayer { record: i, layer: res.layer, count })?;
+            let top =
+                index(res.layer, count).ok_or(DecodeErrorKind::BadLayer { record: i, layer: res.layer, count })?;
             results.push(chain_of(&layers, top)?);
         }
         for chain in &r.chains {
@@ -250,7 +252,8 @@ fn registry_config(raw: RawConfig, descriptors: &[(String, Option<String>)]) -> 
 fn fill_diff_ids_from_image(config: &mut CacheConfig, image_layers: &[CacheLayer]) {
     for layer in &mut config.layers {
         if layer.diff_id.is_none() {
-            layer.diff_id = image_layers.iter().find(|l| l.blob.is_some() && l.blob == layer.blob).and_then(|l| l.diff_id.clone());
+            layer.diff_id =
+                image_layers.iter().find(|l| l.blob.is_some() && l.blob == layer.blob).and_then(|l| l.diff_id.clone());
         }
     }
 }
@@ -265,11 +268,8 @@ fn inputs(record: usize, raw: &[Vec<RawInput>], count: usize) -> Result<Vec<Vec<
             alternatives
                 .iter()
                 .map(|input| {
-                    let link = index(input.link, count).ok_or(DecodeErrorKind::BadLink {
-                        record,
-                        link: input.link,
-                        count,
-                    })?;
+                    let link =
+                        index(input.link, count).ok_or(DecodeErrorKind::BadLink { record, link: input.link, count })?;
                     Ok(CacheInput { selector: input.selector.clone(), link })
                 })
                 .collect()

@@ -49,13 +49,7 @@ pub struct StepRun {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum MissCause {
     /// The imported cache had the step's key but no layer (or no record).
-    LostResult {
-        lost_in_job: u32,
-        records: usize,
-        records_with_layers: usize,
-        key_present: bool,
-        links: Vec<String>,
-    },
+    LostResult { lost_in_job: u32, records: usize, records_with_layers: usize, key_present: bool, links: Vec<String> },
     /// The key differs; `first_change` names the first differing input.
     ChangedInput { first_change: String, changed_paths: Vec<String> },
     /// Nothing to import, or the import could not have worked.
@@ -94,7 +88,9 @@ pub fn explain_misses(jobs: &[JobExport<'_>], runs: &[StepRun]) -> Vec<Explanati
 fn explain_one(previous: &JobExport<'_>, current: &JobExport<'_>, step: &str) -> MissCause {
     let (imported, imported_cover) = match &previous.export {
         Ok(pair) => *pair,
-        Err(why) => return MissCause::NeverImported { why: format!("job {} left no readable cache: {why}", previous.job) },
+        Err(why) => {
+            return MissCause::NeverImported { why: format!("job {} left no readable cache: {why}", previous.job) }
+        }
     };
     let (now, now_cover) = match &current.export {
         Ok(pair) => *pair,
@@ -177,7 +173,9 @@ impl<'a> Matcher<'a> {
                 .zip(&y.inputs)
                 .map(|(xs, ys)| {
                     xs.iter()
-                        .flat_map(|i| ys.iter().filter(move |j| j.selector == i.selector).map(move |j| (i.link, j.link)))
+                        .flat_map(|i| {
+                            ys.iter().filter(move |j| j.selector == i.selector).map(move |j| (i.link, j.link))
+                        })
                         .collect()
                 })
                 .collect();
@@ -220,7 +218,9 @@ fn name_record(config: &CacheConfig, cover: &JobCache, record: usize, missed: us
     if config.records[record].inputs.is_empty() {
         // A root feeding input 0 starts a stage (its base image); any other
         // root is a content checksum of files a COPY or mount reads.
-        let feeds_base = config.dependants(record).any(|d| config.records[d].inputs.first().is_some_and(|a| a.iter().any(|i| i.link == record)));
+        let feeds_base = config
+            .dependants(record)
+            .any(|d| config.records[d].inputs.first().is_some_and(|a| a.iter().any(|i| i.link == record)));
         return if feeds_base {
             format!("the base image (source key {})", short(&config.records[record].digest))
         } else {
@@ -246,7 +246,9 @@ pub fn describe(step: &str, cause: &MissCause) -> String {
             links.join(", ")
         ),
         MissCause::ChangedInput { first_change, changed_paths } => {
-            let mut line = format!("changed input: the key of `{instruction}` differs from the imported one; first change: {first_change}");
+            let mut line = format!(
+                "changed input: the key of `{instruction}` differs from the imported one; first change: {first_change}"
+            );
             if !changed_paths.is_empty() {
                 line.push_str(&format!("; changed paths: {}", changed_paths.join(", ")));
             }

@@ -157,8 +157,10 @@ impl RegistryClient {
             return Ok(CacheDocuments { manifest, platform_manifest: None, config });
         }
         let platform_manifest = if manifest["manifests"].is_array() {
-            let digest = pick_platform(&manifest, &self.options.arch)
-                .ok_or_else(|| FetchErrorKind::Document { what: what(), why: "an index without a usable manifest".into() })?;
+            let digest = pick_platform(&manifest, &self.options.arch).ok_or_else(|| FetchErrorKind::Document {
+                what: what(),
+                why: "an index without a usable manifest".into(),
+            })?;
             Some(self.manifest(reference, &digest).await?.0)
         } else {
             None
@@ -198,7 +200,12 @@ impl RegistryClient {
     }
 
     /// GET with auth: one retry after answering a 401's challenge.
-    async fn get(&self, reference: &Reference, path: &str, accept: Option<&str>) -> Result<bytes::Bytes, FetchErrorKind> {
+    async fn get(
+        &self,
+        reference: &Reference,
+        path: &str,
+        accept: Option<&str>,
+    ) -> Result<bytes::Bytes, FetchErrorKind> {
         let host = self.options.connect_to.as_deref().unwrap_or(reference.api_host());
         let url = format!("https://{host}{path}");
         let mut headers: Vec<(HeaderName, String)> = accept.map(|a| (ACCEPT, a.to_owned())).into_iter().collect();
@@ -208,11 +215,12 @@ impl RegistryClient {
         }
         let mut response = self.http.get(&url, &headers).await?;
         if response.status == StatusCode::UNAUTHORIZED {
-            let challenge = response.headers.get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-            let value = self.answer(&challenge, reference).await?.ok_or_else(|| FetchErrorKind::Unauthorized {
-                url: url.clone(),
-                challenge: challenge.clone(),
-            })?;
+            let challenge =
+                response.headers.get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+            let value = self
+                .answer(&challenge, reference)
+                .await?
+                .ok_or_else(|| FetchErrorKind::Unauthorized { url: url.clone(), challenge: challenge.clone() })?;
             *self.token.lock().await = Some(value.clone());
             headers.retain(|(name, _)| *name != AUTHORIZATION);
             headers.push((AUTHORIZATION, value));
@@ -402,7 +410,8 @@ mod tests {
             {"mediaType": CACHE_CONFIG_MEDIA_TYPE, "digest": "sha256:cfg"}]});
         assert!(is_cache_manifest(&cache));
         assert_eq!(layer_descriptors(&cache), [("sha256:b1".to_owned(), Some("sha256:d1".to_owned()))]);
-        let image_manifest_cache = json!({"config": {"mediaType": CACHE_CONFIG_MEDIA_TYPE, "digest": "sha256:c"}, "layers": []});
+        let image_manifest_cache =
+            json!({"config": {"mediaType": CACHE_CONFIG_MEDIA_TYPE, "digest": "sha256:c"}, "layers": []});
         assert!(is_cache_manifest(&image_manifest_cache));
         let image = json!({"manifests": [
             {"digest": "sha256:att", "platform": {"os": "unknown", "architecture": "unknown"},

@@ -71,11 +71,8 @@ pub struct Http {
 impl Http {
     pub fn new(tls: &TlsOptions, timeout: Duration) -> Result<Self, HttpError> {
         let config = client_config(tls)?;
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(config)
-            .https_or_http()
-            .enable_http1()
-            .build();
+        let connector =
+            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config).https_or_http().enable_http1().build();
         let client = Client::builder(TokioExecutor::new()).build(connector);
         Ok(Self { client, timeout, insecure: tls.insecure })
     }
@@ -122,14 +119,14 @@ impl Http {
                 .map_err(|e| HttpError::Url { url: url.to_owned(), message: format!("header {name}: {e}") })?;
             request = request.header(name, value);
         }
-        let request = request
-            .body(Empty::new())
-            .map_err(|e| HttpError::Url { url: url.to_owned(), message: e.to_string() })?;
+        let request =
+            request.body(Empty::new()).map_err(|e| HttpError::Url { url: url.to_owned(), message: e.to_string() })?;
         let exchange = async {
-            let response = self.client.request(request).await.map_err(|e| HttpError::Request {
-                url: url.to_owned(),
-                message: error_chain(&e),
-            })?;
+            let response = self
+                .client
+                .request(request)
+                .await
+                .map_err(|e| HttpError::Request { url: url.to_owned(), message: error_chain(&e) })?;
             let (parts, body) = response.into_parts();
             let body = Limited::new(body, MAX_BODY).collect().await.map_err(|e| {
                 if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
@@ -148,7 +145,8 @@ impl Http {
 
 fn client_config(tls: &TlsOptions) -> Result<rustls::ClientConfig, HttpError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions()?;
+    let builder =
+        rustls::ClientConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions()?;
     if tls.insecure {
         return Ok(builder
             .dangerous()

@@ -31,7 +31,9 @@ pub use compare::{compare, Comparison, KeyChange};
 pub use coverage::{cover, FoundBy, JobCache, StepCache, StepLayer};
 pub use decode::{decode_cache_config, decode_image_config, DecodeError, DecodeErrorKind};
 pub use explain::{describe, explain_misses, Explanation, JobExport, MissCause, StepRun};
-pub use fetch::{decode_documents, layer_names, CacheDocuments, FetchError, FetchOptions, FetchedCache, RegistryClient};
+pub use fetch::{
+    decode_documents, layer_names, CacheDocuments, FetchError, FetchOptions, FetchedCache, RegistryClient,
+};
 pub use http::TlsOptions;
 pub use model::{CacheConfig, CacheInput, CacheLayer, CacheRecord, CacheSource};
 pub use reference::Reference;

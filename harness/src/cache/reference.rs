@@ -54,11 +54,8 @@ impl Reference {
         if path.chars().any(|c| c.is_ascii_uppercase()) {
             return Err(fail("repository names are lower case"));
         }
-        let repository = if registry == "docker.io" && !path.contains('/') {
-            format!("library/{path}")
-        } else {
-            path.to_owned()
-        };
+        let repository =
+            if registry == "docker.io" && !path.contains('/') { format!("library/{path}") } else { path.to_owned() };
         let tag_or_digest = digest.or(tag).unwrap_or("latest").to_owned();
         Ok(Self { registry, repository, tag_or_digest })
     }
@@ -106,7 +103,10 @@ mod tests {
         assert_eq!(r.tag_or_digest, "builder");
         assert_eq!(r.to_string(), "registry.harness.test:5000/ci-inline-cache/26.1.5:builder");
         let hub = Reference::parse("debian").unwrap();
-        assert_eq!((hub.api_host(), hub.repository.as_str(), hub.tag_or_digest.as_str()), (DOCKER_HUB_API, "library/debian", "latest"));
+        assert_eq!(
+            (hub.api_host(), hub.repository.as_str(), hub.tag_or_digest.as_str()),
+            (DOCKER_HUB_API, "library/debian", "latest")
+        );
         let pinned = Reference::parse("localhost:5000/app@sha256:abc").unwrap();
         assert_eq!(pinned.tag_or_digest, "sha256:abc");
         assert_eq!(pinned.to_string(), "localhost:5000/app@sha256:abc");
@@ -115,7 +115,9 @@ mod tests {
 
     #[test]
     fn bad_references_say_what_is_wrong() {
-        for (bad, why) in [("", "empty"), ("Upper/Case", "lower case"), ("x:", "empty repository or tag"), ("a@b", "digest")] {
+        for (bad, why) in
+            [("", "empty"), ("Upper/Case", "lower case"), ("x:", "empty repository or tag"), ("a@b", "digest")]
+        {
             let err = Reference::parse(bad).unwrap_err().to_string();
             assert!(err.contains(why), "{bad}: {err}");
         }

@@ -65,14 +65,19 @@ struct Shown {
 }
 
 pub fn run(command: Command) -> CliResult {
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime").map_err(CliError::infrastructure)?;
+    let runtime =
+        tokio::runtime::Runtime::new().context("cannot start the async runtime").map_err(CliError::infrastructure)?;
     match command {
         Command::Show { refs, access } => {
             let mut shown = Vec::new();
             for reference in &refs {
                 shown.push(runtime.block_on(load(reference, &access))?);
             }
-            let text = if access.json { to_json(&shown)? } else { shown.iter().map(render_show).collect::<Vec<_>>().join("\n") };
+            let text = if access.json {
+                to_json(&shown)?
+            } else {
+                shown.iter().map(render_show).collect::<Vec<_>>().join("\n")
+            };
             print!("{text}");
         }
         Command::Compare { a, b, access } => {
@@ -130,7 +135,8 @@ async fn load(reference: &str, access: &Access) -> Result<Shown, CliError> {
 }
 
 fn to_json(value: &impl Serialize) -> Result<String, CliError> {
-    let mut text = serde_json::to_string_pretty(value).context("cannot encode JSON").map_err(CliError::infrastructure)?;
+    let mut text =
+        serde_json::to_string_pretty(value).context("cannot encode JSON").map_err(CliError::infrastructure)?;
     text.push('\n');
     Ok(text)
 }
@@ -160,7 +166,8 @@ fn render_show(shown: &Shown) -> String {
 }
 
 fn render_compare(a: &Shown, b: &Shown, c: &Comparison) -> String {
-    let count = |s: &Shown| format!("{} records, {} with layers", s.config.records.len(), s.config.records_with_layers());
+    let count =
+        |s: &Shown| format!("{} records, {} with layers", s.config.records.len(), s.config.records_with_layers());
     let mut out = format!("{}: {}\n{}: {}\n", a.reference, count(a), b.reference, count(b));
     let _ = writeln!(out, "kept with results: {}; new keys in the second: {}", c.kept, c.new_keys);
     let name = |k: &crate::cache::KeyChange| k.name.clone().unwrap_or_else(|| format!("key {}", short(&k.key)));
@@ -172,7 +179,11 @@ fn render_compare(a: &Shown, b: &Shown, c: &Comparison) -> String {
         );
     }
     for missing in &c.missing {
-        let _ = writeln!(out, "changed or dropped: `{}` has no equal key (its input chain changed, or the record is gone)", name(missing));
+        let _ = writeln!(
+            out,
+            "changed or dropped: `{}` has no equal key (its input chain changed, or the record is gone)",
+            name(missing)
+        );
     }
     if c.lost_results.is_empty() && c.missing.is_empty() {
         out.push_str("nothing lost: every key with a result kept it\n");

@@ -59,9 +59,7 @@ pub fn recorded_build(set: &str, job: u32) -> RecordedBuild {
 /// Jobs recorded for `set`, in order.
 pub fn recorded_jobs(set: &str) -> Vec<u32> {
     let mut jobs: Vec<u32> = std::fs::read_dir(fixtures().join(set))
-        .map(|dir| {
-            dir.filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix("job-")?.parse().ok()).collect()
-        })
+        .map(|dir| dir.filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix("job-")?.parse().ok()).collect())
         .unwrap_or_default();
     jobs.sort();
     jobs
