@@ -137,6 +137,7 @@ fn the_cook_miss_is_explained_as_a_lost_result(#[case] set: &str, #[case] buggy:
         }
         other => panic!("job 3's cook miss is {other:?}"),
     }
+    eprintln!("{set}: {}", job3.line);
     assert!(job3.line.contains("there without its layer"), "{}", job3.line);
     assert!(job3.line.contains("moby/buildkit/issues/2274"), "{}", job3.line);
     // The final `RUN cargo build` misses every job: by the edited source.
