@@ -14,10 +14,12 @@
 //! - [`evidence`]: a step's observed outcome, decided once from progress
 //!   and layers.
 //! - [`runner`]: drives a scenario's jobs on engines and emits events.
+//! - [`cache`]: BuildKit cache records read from registries; why a step missed.
 //! - [`report`]: sinks for runs: live terminal view, grid, JSON.
 //! - [`diagnose`]: names why steps missed the cache across builds (pure, sync).
 //! - [`cli`]: the `harness` command line.
 
+pub mod cache;
 pub mod catalogue;
 pub mod cli;
 pub mod diagnose;

@@ -4,6 +4,7 @@
 
 mod diagnose;
 mod check;
+mod cache;
 mod exit;
 mod images;
 mod import;
@@ -42,6 +43,9 @@ enum Command {
     Import(import::Args),
     /// Validate scenarios without Docker; `--plan` prints their job plans.
     Check(check::Args),
+    /// Read the BuildKit cache records of images or cache refs in a registry.
+    #[command(subcommand)]
+    Cache(cache::Command),
 }
 
 /// Entry point of the binary.
@@ -66,6 +70,7 @@ pub fn main() -> std::process::ExitCode {
         Command::Diagnose(args) => diagnose::run(args),
         Command::Import(args) => import::run(args),
         Command::Check(args) => check::run(args),
+        Command::Cache(cmd) => cache::run(cmd),
     };
     match result {
         Ok(exit) => exit.into(),
