@@ -169,6 +169,11 @@ impl BuildDraft {
         self.lines.last = self.lines.last.max(line);
     }
 
+    /// True once a Dockerfile step was read.
+    pub(crate) fn has_steps(&self) -> bool {
+        self.vertices.iter().any(|v| super::name::parse_step_name(&v.name).is_some())
+    }
+
     /// Index of vertex `#number`, if seen in this build.
     pub(crate) fn find(&mut self, number: u32) -> Option<usize> {
         if let Some((n, i)) = self.last_lookup {

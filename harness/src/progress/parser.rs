@@ -270,7 +270,11 @@ impl Parser {
     fn plain_line(&mut self, number: u32, rest: &str, line: u64) {
         let new_build = match self.draft.as_mut() {
             Some(d) if d.format != Format::Plain => d.has_content(),
-            Some(d) if number == 0 => d.has_content() && plain::builder_of(rest).is_some(),
+            // A build that printed only `[internal]` vertices and no error may
+            // be running alongside this one: keep it (see `on_side_build`).
+            Some(d) if number == 0 => {
+                plain::builder_of(rest).is_some() && (d.builder.is_some() || d.error.is_some() || d.has_steps())
+            }
             Some(d) => plain::starts_new_build(d, number, rest),
             None => false,
         };
