@@ -1,6 +1,10 @@
-//! Parses a large generated progress log and prints throughput and peak
-//! memory. Goals: at least 200 MB/s, under 20 MB peak RSS, for a plain log
-//! of at least 100 MB (`HARNESS_BENCH_MB`, default 120).
+//! Parses large generated logs of every format and prints throughput and
+//! peak memory. Goals: at least 200 MB/s, under 20 MB peak RSS, for a plain
+//! log of at least 100 MB (`HARNESS_BENCH_MB`, default 120); the other
+//! formats get a quarter of that each. Then crafted logs that once took
+//! time out of proportion to their size (a 4-line log claiming 4 billion
+//! steps; 1.5 million steps), each with its time and peak memory. Figures
+//! are in BENCHMARKS.md at the repository root.
 //!
 //! The log is a CI job's worth of builds, each shaped like the real
 //! fixtures: internal vertices, cached steps, a registry-cache step with
@@ -28,19 +32,53 @@ fn main() {
     report("plain", &plain, bytes, builds);
 
     let raw = dir.path().join("big.rawjson");
-    let bytes = write_rawjson(&raw, (target_mb / 4).max(1) * 1_000_000).expect("write rawjson log");
+    let quarter = (target_mb / 4).max(1) * 1_000_000;
+    let bytes = write_rawjson(&raw, quarter).expect("write rawjson log");
     report("rawjson", &raw, bytes, 1);
+
+    for (label, write) in formats::ALL {
+        let path = dir.path().join(format!("big-{label}.log"));
+        let bytes = write(&path, quarter).expect("write log");
+        report(label, &path, bytes, 1);
+    }
+    for (label, write) in formats::CRAFTED {
+        let path = dir.path().join(format!("crafted-{label}.log"));
+        let bytes = write(&path).expect("write log");
+        crafted(label, &path, bytes);
+    }
+}
+
+mod formats;
+
+/// Times a crafted log: no outcome is asserted beyond parsing.
+fn crafted(label: &str, path: &Path, bytes: u64) {
+    reset_peak();
+    let start = Instant::now();
+    let builds = parse_path(path).expect("the crafted log parses");
+    let secs = start.elapsed().as_secs_f64();
+    let steps: usize = builds.iter().map(|b| b.steps.len()).sum();
+    println!(
+        "crafted {label}: {:.1} MB, {steps} steps in {secs:.3} s; peak RSS {:.1} MB",
+        bytes as f64 / MB,
+        vm_hwm_kib() as f64 * 1024.0 / MB,
+    );
+}
+
+/// Resets the peak RSS counter so each case reports its own peak.
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 fn report(label: &str, path: &Path, bytes: u64, expect_builds: usize) {
+    reset_peak();
     let rss_before = vm_hwm_kib();
     let start = Instant::now();
     let builds = parse_path(path).expect("the generated log parses");
     let secs = start.elapsed().as_secs_f64();
     let rss_after = vm_hwm_kib();
     assert_eq!(builds.len(), expect_builds, "{label}: every generated build is found");
-    let cook = builds[0].step("cargo chef cook").expect("cook step");
-    assert_eq!(cook.outcome, Outcome::Executed);
+    let cook = builds[0].step("cargo chef cook").unwrap_or_else(|| panic!("{label}: cook step"));
+    assert_eq!(cook.outcome, Outcome::Executed, "{label}");
     let steps: usize = builds.iter().map(|b| b.steps.len()).sum();
     println!(
         "{label}: parsed {:.1} MB ({} build(s), {steps} steps) in {secs:.3} s: {:.0} MB/s; peak RSS {:.1} MB (before parsing {:.1} MB)",
@@ -162,17 +200,17 @@ fn write_rawjson(path: &Path, bytes: u64) -> std::io::Result<u64> {
     w.finish()
 }
 
-struct CountingWriter {
+pub(crate) struct CountingWriter {
     inner: BufWriter<File>,
-    written: u64,
+    pub(crate) written: u64,
 }
 
 impl CountingWriter {
-    fn new(path: &Path) -> std::io::Result<Self> {
+    pub(crate) fn new(path: &Path) -> std::io::Result<Self> {
         Ok(Self { inner: BufWriter::with_capacity(1 << 20, File::create(path)?), written: 0 })
     }
 
-    fn finish(mut self) -> std::io::Result<u64> {
+    pub(crate) fn finish(mut self) -> std::io::Result<u64> {
         self.inner.flush()?;
         Ok(self.written)
     }

@@ -115,7 +115,6 @@ fn failures_and_truncation_are_reported_under_the_table() {
 #[case("bad/empty.log", "it is empty")]
 #[case("bad/binary.png", "at line 3: it holds binary data (a NUL byte)")]
 #[case("bad/no-build.log", "no build found in 5 lines")]
-#[case("bad/tty-progress.log", "rerun with `--progress=plain`")]
 #[case("bad/corrupt-middle.rawjson", "at line 6: invalid rawjson object")]
 #[case("bad/does-not-exist.log", "cannot read it: No such file or directory")]
 fn bad_input_exits_2_with_a_clear_message(#[case] name: &str, #[case] says: &str) {
@@ -147,4 +146,43 @@ fn empty_stdin_exits_2() {
 fn stdin_twice_and_no_log_are_usage_errors() {
     cargo_bin_cmd!("harness").args(["parse", "-", "-"]).assert().code(2).stderr(predicate::str::contains("only once"));
     cargo_bin_cmd!("harness").arg("parse").assert().code(2).stderr(predicate::str::contains("<LOG>"));
+}
+
+fn formats_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formats")
+}
+
+#[test]
+fn every_format_fixture_parses_and_exits_0() {
+    let mut count = 0;
+    for entry in std::fs::read_dir(formats_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "log") {
+            cargo_bin_cmd!("harness").arg("parse").arg(&path).assert().success();
+            count += 1;
+        }
+    }
+    assert!(count >= 30, "only {count} fixtures");
+}
+
+#[test]
+fn format_forces_one_reader() {
+    let kaniko = formats_dir().join("kaniko-gitlab-prefixed.log");
+    let out = stdout_of(&["--format", "kaniko", kaniko.to_str().unwrap()]);
+    assert!(out.contains("(kaniko progress"), "{out}");
+    cargo_bin_cmd!("harness")
+        .args(["parse", "--format", "tty"])
+        .arg(&kaniko)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no build found"));
+}
+
+#[test]
+fn an_unknown_format_is_a_usage_error() {
+    cargo_bin_cmd!("harness")
+        .args(["parse", "--format", "xml", "x.log"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown log format `xml`: expected one of auto, plain, rawjson, tty"));
 }

@@ -32,11 +32,6 @@ const EXPECTED: &str =
 #[case("binary.png", Some(3), format!("it holds binary data (a NUL byte), not text: {EXPECTED}"))]
 #[case("no-build.log", None, format!("no build found in 5 lines: {EXPECTED}"))]
 #[case(
-    "tty-progress.log",
-    None,
-    format!("no build found in 26 lines: {EXPECTED}; this looks like `--progress=tty` output, which cannot be read back: rerun with `--progress=plain`")
-)]
-#[case(
     "daemon-down.log",
     None,
     format!("no build found in 1 line: {EXPECTED}; the log says: ERROR: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?")

@@ -76,3 +76,36 @@ fn progress_log() {
         redact(|| insta::assert_snapshot!(render(&builds)));
     });
 }
+
+/// The other formats and CI decorations (`fixtures/formats/`, sources in
+/// its README): one snapshot per log.
+#[test]
+fn format_log() {
+    insta::glob!("fixtures/formats/*.log", |path| {
+        let builds = parse_path(path).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+        redact(|| insta::assert_snapshot!(render(&builds)));
+    });
+}
+
+/// Each check of `fixtures/formats/expected.txt`: outcomes written from
+/// evidence inside the logs (compiler output, `Using cache` lines).
+#[test]
+fn format_logs_match_the_labels_written_from_their_evidence() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formats");
+    let table = std::fs::read_to_string(dir.join("expected.txt")).unwrap();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for line in table.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        let cols: Vec<&str> = line.split(" | ").map(str::trim).collect();
+        let [fixture, build, needle, want, _evidence] = cols[..] else { panic!("bad line: {line}") };
+        let builds = parse_path(&dir.join(fixture)).unwrap_or_else(|e| panic!("{fixture}: {e:#}"));
+        let b = &builds[build.parse::<usize>().unwrap() - 1];
+        let got = b.step(needle).map_or("(no such step)".to_owned(), |s| s.outcome.to_string());
+        if got != want {
+            failures.push(format!("{fixture} {needle}: want {want}, got {got}"));
+        }
+        checked += 1;
+    }
+    assert!(checked >= 40, "{checked} checks");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -1,5 +1,6 @@
-//! `harness parse LOG...`: reads BuildKit progress logs (a file, or `-` for
-//! stdin) and prints, per build, each Dockerfile step's outcome and time;
+//! `harness parse LOG...`: reads build logs (BuildKit plain, rawjson and
+//! tty progress, the legacy builder, Buildah/Podman, Kaniko; a file, or `-`
+//! for stdin; `--format` forces one) and prints, per build, each Dockerfile step's outcome and time;
 //! `--explain` adds the evidence behind each outcome, `--json` prints the
 //! model for machines, and several logs in a row give a step-by-job grid.
 //! Exit codes: 0 when every log parsed, 2 for a log that is not progress.
@@ -12,14 +13,14 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use super::exit::{CliError, CliResult, Exit};
-use crate::progress::{self, Build, VertexStatus};
+use crate::progress::{self, Build, Format, VertexStatus};
 use crate::report::table::table;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Progress logs from `docker build --progress=plain` or
-    /// `--progress=rawjson` (`-` reads stdin). Several logs also print a
-    /// step-by-job grid.
+    /// Build logs: `docker build` with `--progress=plain`, `rawjson` or
+    /// `tty`, the legacy builder, Buildah/Podman or Kaniko, CI decorations
+    /// and all (`-` reads stdin). Several logs also print a step-by-job grid.
     #[arg(value_name = "LOG", required = true)]
     pub logs: Vec<PathBuf>,
     /// Print JSON (one entry per log, each with its builds) instead of tables.
@@ -31,6 +32,21 @@ pub struct Args {
     /// Also list BuildKit's own vertices (`[internal]`, cache import, export).
     #[arg(long)]
     pub internal: bool,
+    /// The log format: `auto` detects it line by line (a log may hold
+    /// builds of several formats); the others read every line as that one.
+    #[arg(long, value_name = "FORMAT", default_value = "auto", value_parser = parse_format)]
+    pub format: FormatChoice,
+}
+
+/// `--format`: detect, or one format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FormatChoice(pub Option<Format>);
+
+fn parse_format(s: &str) -> Result<FormatChoice, String> {
+    if s == "auto" {
+        return Ok(FormatChoice(None));
+    }
+    s.parse::<Format>().map(|f| FormatChoice(Some(f))).map_err(|e| e.to_string())
 }
 
 /// One log and what was read from it.
@@ -48,9 +64,9 @@ pub fn run(args: Args) -> CliResult {
     let mut parsed = Vec::with_capacity(args.logs.len());
     for path in &args.logs {
         let builds = if is_stdin(path) {
-            progress::parse_reader_named(io::stdin().lock(), "<stdin>")
+            progress::parse_reader_as(io::stdin().lock(), "<stdin>", args.format.0)
         } else {
-            progress::parse_path(path)
+            progress::parse_path_as(path, args.format.0)
         }
         .map_err(CliError::bad_input)?;
         parsed.push(Parsed { log: label_of(path), builds });

@@ -15,7 +15,7 @@
 //! Kept apart from the parsers so the rules read in one place.
 
 use super::draft::{BuildDraft, VertexDraft};
-use super::model::{Build, Evidence, Mark, Outcome, Step, Vertex, VertexStatus};
+use super::model::{Build, Evidence, Format, Mark, Outcome, Step, Vertex, VertexStatus};
 use super::name::{parse_step_name, StepName};
 
 /// Finishes a build: numbers never-started rawjson vertices, splits steps
@@ -32,7 +32,13 @@ pub(crate) fn finish(mut draft: BuildDraft) -> Build {
         _ => None,
     });
     let error = draft.error.take().or(step_error);
-    let context = Context { failed: error.is_some(), truncated };
+    let context = Context {
+        failed: error.is_some(),
+        truncated,
+        format: draft.format,
+        no_cache_import: draft.vertices.iter().any(|v| is_build_start(&v.name))
+            && !draft.vertices.iter().any(|v| is_cache_import(&v.name) || fetched_step_layers(v)),
+    };
 
     let mut steps = Vec::new();
     let mut internal = Vec::new();
@@ -45,7 +51,7 @@ pub(crate) fn finish(mut draft: BuildDraft) -> Build {
                     digest: v.digest.clone(),
                     stage: name.stage.map(str::to_owned),
                     index: Some(name.index),
-                    total: Some(name.total),
+                    total: name.total,
                     platform: name.platform.map(str::to_owned),
                     instruction: name.instruction.to_owned(),
                     outcome,
@@ -58,30 +64,59 @@ pub(crate) fn finish(mut draft: BuildDraft) -> Build {
         }
     }
     steps.sort_by_key(|s| s.vertex);
-    // Never-started rawjson steps were numbered last; place them like
-    // the absent steps synthesized below, after their stage's predecessor.
-    let (unstarted, mut steps): (Vec<Step>, Vec<Step>) = steps.into_iter().partition(|s| s.outcome == Outcome::Absent);
-    for step in unstarted {
-        insert_in_stage(&mut steps, step);
-    }
-    add_absent(&mut steps, context);
+    let lines = draft.lines.last.saturating_sub(draft.lines.first) + 1;
+    let mut warnings = draft.warnings;
+    let steps = super::absent::place(steps, context.absent_reason(), lines, &mut warnings);
     internal.sort_by_key(|v| v.vertex);
     Build {
         format: draft.format,
         builder: draft.builder,
         steps,
         internal,
-        warnings: draft.warnings,
+        warnings,
         error,
         truncated,
         lines: draft.lines,
     }
 }
 
+/// `[internal] load build definition`: the log holds the build's start.
+fn is_build_start(name: &str) -> bool {
+    name.starts_with("[internal] load build definition") || name.starts_with("[internal] load .dockerignore")
+}
+
+/// A step other than `FROM` that fetched layers: some remote cache fed
+/// the build even if its import is not in the log.
+fn fetched_step_layers(v: &VertexDraft) -> bool {
+    let fetched = !v.layers_pulled.is_empty() || !v.layers_extracted.is_empty();
+    fetched && parse_step_name(&v.name).is_some_and(|n| !n.instruction.to_ascii_uppercase().starts_with("FROM"))
+}
+
+/// A vertex that imports a remote cache (`--cache-from`).
+fn is_cache_import(name: &str) -> bool {
+    name.starts_with("importing cache manifest") || name.starts_with("importing cache")
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Context {
     failed: bool,
     truncated: bool,
+    format: Format,
+    /// The log shows the build from its start and no cache import: a step
+    /// that is not `CACHED` cannot have come from a remote cache.
+    no_cache_import: bool,
+}
+
+impl Context {
+    fn absent_reason(&self) -> &'static str {
+        if self.truncated {
+            "the log ends before it"
+        } else if self.failed {
+            "the build stopped before it, or BuildKit merged it with an identical step"
+        } else {
+            "pruned by --target, or BuildKit merged it with an identical step of another stage"
+        }
+    }
 }
 
 fn evidence(v: VertexDraft) -> Evidence {
@@ -140,10 +175,10 @@ fn classify(v: &VertexDraft, name: &StepName<'_>, cx: Context) -> (Outcome, Stri
         let extra = v.layers_extracted.iter().filter(|d| !v.layers_pulled.contains(d)).count();
         v.layers_pulled.len() + extra
     };
-    let was_cached = v.marks.contains(&Mark::Cached);
     if v.listed_only {
-        return (Outcome::Absent, format!("in the build graph but never started: {}", absent_reason(cx)), None);
+        return (Outcome::Absent, format!("in the build graph but never started: {}", cx.absent_reason()), None);
     }
+    let facts = Facts { keyword: &keyword, output, layer_count, was_cached: v.marks.contains(&Mark::Cached) };
     let (outcome, mut why, duration) = match v.marks.last() {
         None if output > 0 => {
             (Outcome::Executed, format!("ran ({} of output) but the log ends before it finished", lines(output)), None)
@@ -161,43 +196,12 @@ fn classify(v: &VertexDraft, name: &StepName<'_>, cx: Context) -> (Outcome, Stri
         Some(Mark::Canceled) => {
             (Outcome::Canceled, "CANCELED: BuildKit stopped it because another step failed".to_owned(), None)
         }
-        Some(Mark::Cached) => (Outcome::Cached, "CACHED: reused from the build cache, no process ran".to_owned(), None),
+        Some(Mark::Cached) => {
+            let (outcome, why) = cached(&facts, cx);
+            (outcome, why, None)
+        }
         Some(Mark::Done { seconds }) => {
-            let d = done(*seconds);
-            let (outcome, why) = if keyword == "FROM" {
-                if layer_count > 0 {
-                    (Outcome::Remote, format!("FROM pulled {} of the base image, {d}", layers(layer_count)))
-                } else {
-                    (Outcome::Cached, format!("FROM with nothing pulled here: base image already present, {d}"))
-                }
-            } else if output > 0 {
-                (Outcome::Executed, format!("ran: {} of process output, {d}", lines(output)))
-            } else if layer_count > 0 && was_cached {
-                (
-                    Outcome::Remote,
-                    format!(
-                        "CACHED, then fetched {} and {d} with no process output: reused, layers from a remote cache",
-                        layers(layer_count)
-                    ),
-                )
-            } else if layer_count > 0 {
-                (
-                    Outcome::Remote,
-                    format!(
-                        "{d} with no process output, only {} fetched: reused from a remote cache",
-                        layers(layer_count)
-                    ),
-                )
-            } else if was_cached {
-                (Outcome::Cached, format!("CACHED, then {d} with no process output"))
-            } else {
-                let what = match keyword.as_str() {
-                    "COPY" | "ADD" => format!("a silent {keyword} looks the same whether it ran or was reused"),
-                    "RUN" => "the command may have run silently, or been reused".to_owned(),
-                    _ => "nothing tells a run from a reuse".to_owned(),
-                };
-                (Outcome::ExecutedUnsure, format!("{d} with no output and no layer transfer: {what}"))
-            };
+            let (outcome, why) = done_outcome(&facts, &done(*seconds), cx);
             (outcome, why, *seconds)
         }
     };
@@ -207,60 +211,86 @@ fn classify(v: &VertexDraft, name: &StepName<'_>, cx: Context) -> (Outcome, Stri
     (outcome, why, duration)
 }
 
-fn absent_reason(cx: Context) -> &'static str {
-    if cx.truncated {
-        "the log ends before it"
-    } else if cx.failed {
-        "the build stopped before it, or BuildKit merged it with an identical step"
-    } else {
-        "pruned by --target, or BuildKit merged it with an identical step of another stage"
+/// What a step showed besides its result.
+struct Facts<'a> {
+    keyword: &'a str,
+    output: u64,
+    layer_count: usize,
+    was_cached: bool,
+}
+
+/// The last result is a cache hit (`CACHED`, `Using cache`).
+fn cached(f: &Facts<'_>, cx: Context) -> (Outcome, String) {
+    match cx.format {
+        Format::Kaniko => (
+            Outcome::Remote,
+            "`Using caching version of cmd`: its layer came from Kaniko's cache repository".to_owned(),
+        ),
+        Format::Legacy | Format::Buildah => {
+            (Outcome::Cached, "`Using cache`: reused from the local layer cache, no process ran".to_owned())
+        }
+        _ if f.keyword == "FROM" && f.layer_count > 0 => {
+            (Outcome::Pulled, format!("FROM pulled {} of the base image", layers(f.layer_count)))
+        }
+        _ if f.layer_count > 0 => (
+            Outcome::Remote,
+            format!("CACHED after pulling {}: reused, layers from a remote cache", layers(f.layer_count)),
+        ),
+        _ => (Outcome::Cached, "CACHED: reused from the build cache, no process ran".to_owned()),
     }
 }
 
-/// Adds an absent step for each index a stage should have but never printed.
-fn add_absent(steps: &mut Vec<Step>, cx: Context) {
-    let mut stages: Vec<(Option<String>, Option<String>, u32)> = Vec::new();
-    for s in steps.iter() {
-        let total = s.total.unwrap_or(0);
-        match stages.iter_mut().find(|(p, st, _)| *p == s.platform && *st == s.stage) {
-            Some(entry) => entry.2 = entry.2.max(total),
-            None => stages.push((s.platform.clone(), s.stage.clone(), total)),
-        }
+/// The last result is `DONE` (or its equivalent: the step committed).
+fn done_outcome(f: &Facts<'_>, d: &str, cx: Context) -> (Outcome, String) {
+    let n = f.layer_count;
+    if f.keyword == "FROM" {
+        return if n > 0 {
+            (Outcome::Pulled, format!("FROM pulled {} of the base image, {d}", layers(n)))
+        } else {
+            (Outcome::Cached, format!("FROM with nothing pulled here: base image already present, {d}"))
+        };
     }
-    for (platform, stage, total) in stages {
-        for index in 1..=total {
-            if steps.iter().any(|s| s.platform == platform && s.stage == stage && s.index == Some(index)) {
-                continue;
-            }
-            insert_in_stage(
-                steps,
-                Step {
-                    vertex: 0,
-                    digest: None,
-                    stage: stage.clone(),
-                    index: Some(index),
-                    total: Some(total),
-                    platform: platform.clone(),
-                    instruction: String::new(),
-                    outcome: Outcome::Absent,
-                    why: format!("never printed: {}", absent_reason(cx)),
-                    duration: None,
-                    evidence: Evidence::default(),
-                },
-            );
-        }
+    if f.output > 0 {
+        return (Outcome::Executed, format!("ran: {} of process output, {d}", lines(f.output)));
     }
-}
-
-/// Inserts `step` right after the step before it in its stage (or before
-/// the one after it; at the end when the stage has no other step).
-fn insert_in_stage(steps: &mut Vec<Step>, step: Step) {
-    let same_stage = |s: &Step| s.platform == step.platform && s.stage == step.stage;
-    let at = steps
-        .iter()
-        .rposition(|s| same_stage(s) && s.index < step.index)
-        .map(|j| j + 1)
-        .or_else(|| steps.iter().position(|s| same_stage(s) && s.index > step.index))
-        .unwrap_or(steps.len());
-    steps.insert(at, step);
+    if !cx.format.is_buildkit() {
+        let marker = if cx.format == Format::Kaniko { "`Using caching version of cmd`" } else { "`Using cache`" };
+        return (
+            Outcome::Executed,
+            format!("committed with no {marker} line, which this builder prints for every reused step"),
+        );
+    }
+    if n > 0 && f.was_cached {
+        return (
+            Outcome::Remote,
+            format!(
+                "CACHED, then fetched {} and {d} with no process output: reused, layers from a remote cache",
+                layers(n)
+            ),
+        );
+    }
+    if n > 0 {
+        return (
+            Outcome::Remote,
+            format!("{d} with no process output, only {} fetched: reused from a remote cache", layers(n)),
+        );
+    }
+    if f.was_cached {
+        return (Outcome::Cached, format!("CACHED, then {d} with no process output"));
+    }
+    if cx.no_cache_import {
+        let shown = if cx.format == Format::Tty { "not CACHED" } else { "no process output" };
+        return (
+            Outcome::Executed,
+            format!(
+                "{d}, {shown}, no layer transfer, and the build imported no remote cache: only a run produces that"
+            ),
+        );
+    }
+    let what = match f.keyword {
+        "COPY" | "ADD" => format!("a silent {} looks the same whether it ran or was reused", f.keyword),
+        "RUN" => "the command may have run silently, or been reused".to_owned(),
+        _ => "nothing tells a run from a reuse".to_owned(),
+    };
+    (Outcome::ExecutedUnsure, format!("{d} with no output and no layer transfer: {what}"))
 }

@@ -136,6 +136,9 @@ pub(crate) struct BuildDraft {
     /// a bare line right after it is the 20.10 client's error message.
     summary_blames_build: bool,
     expect_bare_error: bool,
+    /// The step a summary block names, when its output lines there are
+    /// the only output the log shows of it (tty, an error block alone).
+    summary_vertex: Option<usize>,
 }
 
 impl BuildDraft {
@@ -153,6 +156,7 @@ impl BuildDraft {
             text_mode: TextMode::Normal,
             summary_blames_build: false,
             expect_bare_error: false,
+            summary_vertex: None,
         }
     }
 
@@ -163,6 +167,11 @@ impl BuildDraft {
 
     pub(crate) fn touch(&mut self, line: u64) {
         self.lines.last = self.lines.last.max(line);
+    }
+
+    /// True once a Dockerfile step was read.
+    pub(crate) fn has_steps(&self) -> bool {
+        self.vertices.iter().any(|v| super::name::parse_step_name(&v.name).is_some())
     }
 
     /// Index of vertex `#number`, if seen in this build.
@@ -177,6 +186,11 @@ impl BuildDraft {
         Some(i)
     }
 
+    /// Index of the vertex the log spoke of last.
+    pub(crate) fn last_vertex(&self) -> Option<usize> {
+        self.last_lookup.map(|(_, i)| i)
+    }
+
     /// Adds vertex `#number` and returns its index.
     pub(crate) fn add(&mut self, vertex: VertexDraft) -> usize {
         let i = self.vertices.len();
@@ -184,6 +198,53 @@ impl BuildDraft {
         self.last_lookup = Some((vertex.number, i));
         self.vertices.push(vertex);
         i
+    }
+
+    /// Adds a step vertex of a builder that numbers nothing itself
+    /// (legacy, Buildah, Kaniko, tty): numbered in order of appearance.
+    pub(crate) fn add_step(&mut self, name: &str, line: u64) -> usize {
+        let number = u32::try_from(self.vertices.len()).unwrap_or(u32::MAX - 1) + 1;
+        let i = self.add(VertexDraft::new(number, name, line));
+        self.vertices[i].open = true;
+        self.touch(line);
+        i
+    }
+
+    /// Gives vertex `i` a `DONE` if it has no result: a builder that prints
+    /// none for a step that succeeded moved on to the next one.
+    pub(crate) fn settle(&mut self, i: usize) {
+        let v = &mut self.vertices[i];
+        if v.marks.is_empty() {
+            v.push_mark(Mark::Done { seconds: None });
+        }
+        v.open = false;
+    }
+
+    /// The build failed at vertex `i` (when known) with `message`.
+    pub(crate) fn fail(&mut self, i: Option<usize>, message: &str) {
+        let message = bounded(message.trim());
+        if let Some(i) = i {
+            let v = &mut self.vertices[i];
+            if !matches!(v.marks.last(), Some(Mark::Error { .. })) {
+                v.push_mark(Mark::Error { message: message.to_owned() });
+            }
+        }
+        if self.error.is_none() {
+            self.error = Some(message.to_owned());
+        }
+    }
+
+    /// Fills the message of `ERROR` results printed without one (tty's
+    /// ` => ERROR [..]`, an error summary alone) from the build's error.
+    pub(crate) fn settle_errors(&mut self) {
+        let Some(error) = self.error.clone() else { return };
+        for v in &mut self.vertices {
+            if let Some(Mark::Error { message }) = v.marks.last_mut() {
+                if message.is_empty() {
+                    message.clone_from(&error);
+                }
+            }
+        }
     }
 
     /// Highest vertex number seen so far.
@@ -213,7 +274,10 @@ impl BuildDraft {
                     self.expect_bare_error = self.summary_blames_build;
                 } else if let Some(name) = text.strip_prefix(" > ") {
                     let name = name.strip_suffix(':').unwrap_or(name);
+                    self.summary_vertex = self.summarized_step(name);
                     self.summary_blames_build |= self.blames_build(name);
+                } else if let Some(i) = self.summary_vertex {
+                    self.vertices[i].push_output(summary_output(text));
                 }
                 return true;
             }
@@ -272,6 +336,40 @@ impl BuildDraft {
         false
     }
 
+    /// The vertex of the step a summary names, added (failed) when the log
+    /// never printed it; `None` when its output is already known.
+    fn summarized_step(&mut self, name: &str) -> Option<usize> {
+        super::name::parse_step_name(name)?;
+        // tty cuts names to the terminal's width: a prefix names the same step.
+        let known = self.vertices.iter().position(|v| {
+            !v.name.is_empty() && (v.name == name || (v.name.len() >= 16 && name.starts_with(v.name.as_str())))
+        });
+        let i = match known {
+            Some(i) => i,
+            None => {
+                let line = self.lines.last;
+                let i = self.add_step(name, line);
+                let v = &mut self.vertices[i];
+                v.push_mark(Mark::Error { message: String::new() });
+                i
+            }
+        };
+        (self.vertices[i].output_lines == 0).then_some(i)
+    }
+
+    /// An error summary with no build before it (` > [cacher 9/9] RUN …:`):
+    /// opens the block as if its `------` had been read.
+    pub(crate) fn orphan_summary(&mut self, text: &str, after_dashes: bool) {
+        self.text_mode = TextMode::Summary;
+        self.summary_blames_build = false;
+        self.text_line(text);
+        if !after_dashes {
+            // No block around it: the next line is the client's error.
+            self.text_mode = TextMode::Normal;
+            self.expect_bare_error = true;
+        }
+    }
+
     /// True when a summary block's ` > name:` is a step or a failed vertex.
     fn blames_build(&self, name: &str) -> bool {
         if super::name::parse_step_name(name).is_some() {
@@ -280,6 +378,15 @@ impl BuildDraft {
         self.vertices
             .iter()
             .any(|v| v.name == name && matches!(v.marks.last(), Some(Mark::Error { .. })) && !is_cache_import(&v.name))
+    }
+}
+
+/// `#7 0.727 text`, `#0 0.640 text`, `0.640 text`: the text.
+fn summary_output(line: &str) -> &str {
+    let rest = super::plain::split_vertex_line(line).map_or(line, |(_, r)| r);
+    match super::plain::read(rest) {
+        super::plain::Said::Output(t) => t,
+        _ => rest,
     }
 }
 

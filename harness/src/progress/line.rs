@@ -1,6 +1,6 @@
 //! Reading a log line by line and cleaning each line before the parsers see
 //! it. Logs come from terminals and CI systems: CRLF endings, ANSI colour,
-//! `\r` progress redraws, CI timestamp prefixes, and now and then a line of
+//! `\r` progress redraws, and now and then a line of
 //! binary junk or one enormous line. This module bounds memory (a line is
 //! cut at [`MAX_LINE`] bytes) and hands out `&str`s without copying when the
 //! line is already clean, which is what keeps parsing fast.
@@ -72,8 +72,8 @@ pub(crate) struct LineFlags {
 }
 
 /// Turns raw bytes into the text a terminal would show: drops the `\r` of
-/// CRLF, ANSI escape sequences, anything a `\r` redraw overwrote, and a
-/// leading CI timestamp (`2024-01-02T03:04:05.1234567Z `).
+/// CRLF, ANSI escape sequences and anything a `\r` redraw overwrote. CI
+/// decorations are [`super::decor`]'s job.
 pub(crate) fn clean(raw: &[u8]) -> (Cow<'_, str>, LineFlags) {
     let mut flags = LineFlags::default();
     let mut bytes = raw;
@@ -112,14 +112,6 @@ pub(crate) fn clean(raw: &[u8]) -> (Cow<'_, str>, LineFlags) {
                 Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned())
             }
         },
-    };
-    let cut = ci_timestamp_len(&text);
-    let text = match text {
-        Cow::Borrowed(s) => Cow::Borrowed(&s[cut..]),
-        Cow::Owned(mut s) => {
-            s.drain(..cut);
-            Cow::Owned(s)
-        }
     };
     (text, flags)
 }
@@ -165,25 +157,6 @@ fn strip_ansi(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Length of a leading RFC 3339 timestamp plus its space, as GitHub Actions
-/// and `docker logs -t` prefix each line; 0 when there is none.
-fn ci_timestamp_len(s: &str) -> usize {
-    let b = s.as_bytes();
-    let looks_like_date = b.len() > 20
-        && b[..4].iter().all(u8::is_ascii_digit)
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b[10] == b'T'
-        && b[13] == b':';
-    if !looks_like_date {
-        return 0;
-    }
-    match memchr::memchr(b' ', b) {
-        Some(sp) if (19..=40).contains(&sp) && (b[sp - 1] == b'Z' || b[sp - 6] == b'+' || b[sp - 6] == b'-') => sp + 1,
-        _ => 0,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,14 +188,11 @@ mod tests {
     }
 
     #[test]
-    fn cleans_crlf_colour_redraws_and_ci_timestamps() {
+    fn cleans_crlf_colour_and_redraws() {
         assert_eq!(clean(b"#1 DONE 0.0s\r").0, "#1 DONE 0.0s");
         assert_eq!(clean(b"\x1b[33m1 warning found\x1b[0m").0, "1 warning found");
         assert_eq!(clean(b"\x1b]0;title\x07#2 CACHED").0, "#2 CACHED");
         assert_eq!(clean(b"section_start:1:x\r\x1b[0K#3 CACHED").0, "#3 CACHED");
-        assert_eq!(clean(b"2024-01-02T03:04:05.1234567Z #4 CACHED").0, "#4 CACHED");
-        assert_eq!(clean(b"2024-01-02T03:04:05+02:00 #4 CACHED").0, "#4 CACHED");
-        assert_eq!(clean(b"2024-01-02 is a date").0, "2024-01-02 is a date");
     }
 
     #[test]

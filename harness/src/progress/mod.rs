@@ -14,16 +14,25 @@
 //! assert!(cook.outcome.is_reused());
 //! ```
 
+mod absent;
+mod buildah;
 mod classify;
+mod decor;
+mod detect;
 mod draft;
 mod error;
+mod kaniko;
+mod legacy;
 mod line;
 mod model;
 mod name;
 mod parser;
 mod plain;
 mod rawjson;
+mod tty;
 
 pub use error::{ParseError, ParseErrorKind};
-pub use model::{Build, Evidence, Format, Lines, Mark, Outcome, Step, UnknownOutcome, Vertex, VertexStatus};
-pub use parser::{parse_path, parse_reader, parse_reader_named, parse_str, Parser};
+pub use model::{
+    Build, Evidence, Format, Lines, Mark, Outcome, Step, UnknownFormat, UnknownOutcome, Vertex, VertexStatus,
+};
+pub use parser::{parse_path, parse_path_as, parse_reader, parse_reader_as, parse_reader_named, parse_str, Parser};

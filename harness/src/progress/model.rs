@@ -20,6 +20,10 @@ pub enum Outcome {
     /// process output. This is how plain progress shows a registry-cache hit.
     #[serde(rename = "remote")]
     Remote,
+    /// A `FROM` that downloaded its base image from a registry: neither a
+    /// cache hit nor a step that ran.
+    #[serde(rename = "pulled")]
+    Pulled,
     /// The step ran: it printed process output.
     #[serde(rename = "executed")]
     Executed,
@@ -40,9 +44,10 @@ pub enum Outcome {
 
 impl Outcome {
     /// Every outcome, in a stable order (handy for tables and tests).
-    pub const ALL: [Outcome; 7] = [
+    pub const ALL: [Outcome; 8] = [
         Outcome::Cached,
         Outcome::Remote,
+        Outcome::Pulled,
         Outcome::Executed,
         Outcome::ExecutedUnsure,
         Outcome::Error,
@@ -55,6 +60,7 @@ impl Outcome {
         match self {
             Outcome::Cached => "cached",
             Outcome::Remote => "remote",
+            Outcome::Pulled => "pulled",
             Outcome::Executed => "executed",
             Outcome::ExecutedUnsure => "executed?",
             Outcome::Error => "error",
@@ -78,7 +84,9 @@ impl fmt::Display for Outcome {
 
 /// The error of [`Outcome::from_str`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown step outcome `{0}`: expected one of cached, remote, executed, executed?, error, canceled, absent")]
+#[error(
+    "unknown step outcome `{0}`: expected one of cached, remote, pulled, executed, executed?, error, canceled, absent"
+)]
 pub struct UnknownOutcome(pub String);
 
 impl FromStr for Outcome {
@@ -97,14 +105,56 @@ pub enum Format {
     Plain,
     /// `--progress=rawjson`: BuildKit `SolveStatus` JSON objects.
     Rawjson,
+    /// `--progress=tty` (or auto on a terminal): `[+] Building` frames of
+    /// `=> [stage i/n] ...` lines.
+    Tty,
+    /// The legacy builder (`DOCKER_BUILDKIT=0`): `Step i/n : ...`.
+    Legacy,
+    /// Buildah and Podman: `STEP i/n: ...`, `--> Using cache`.
+    Buildah,
+    /// Kaniko: `INFO[0003] ...` lines.
+    Kaniko,
+}
+
+impl Format {
+    /// Every format, in the order `--format` lists them.
+    pub const ALL: [Format; 6] =
+        [Format::Plain, Format::Rawjson, Format::Tty, Format::Legacy, Format::Buildah, Format::Kaniko];
+
+    /// The name used by `--format` and in JSON.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Format::Plain => "plain",
+            Format::Rawjson => "rawjson",
+            Format::Tty => "tty",
+            Format::Legacy => "legacy",
+            Format::Buildah => "buildah",
+            Format::Kaniko => "kaniko",
+        }
+    }
+
+    /// True for BuildKit's own printers (plain, rawjson, tty).
+    pub fn is_buildkit(&self) -> bool {
+        matches!(self, Format::Plain | Format::Rawjson | Format::Tty)
+    }
+}
+
+/// The error of [`Format::from_str`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown log format `{0}`: expected one of auto, plain, rawjson, tty, legacy, buildah, kaniko")]
+pub struct UnknownFormat(pub String);
+
+impl FromStr for Format {
+    type Err = UnknownFormat;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Format::ALL.into_iter().find(|f| f.as_str() == s).ok_or_else(|| UnknownFormat(s.to_owned()))
+    }
 }
 
 impl fmt::Display for Format {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Format::Plain => "plain",
-            Format::Rawjson => "rawjson",
-        })
+        f.write_str(self.as_str())
     }
 }
 
@@ -218,6 +268,8 @@ impl Step {
         }
         match (self.index, self.total) {
             (Some(i), Some(n)) => label.push_str(&format!("{i}/{n}")),
+            // Kaniko and old Buildah number steps without a total.
+            (Some(i), None) => label.push_str(&format!("{i}/?")),
             _ => {
                 label.pop();
             }
@@ -329,7 +381,7 @@ mod tests {
         let err = "hit".parse::<Outcome>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown step outcome `hit`: expected one of cached, remote, executed, executed?, error, canceled, absent"
+            "unknown step outcome `hit`: expected one of cached, remote, pulled, executed, executed?, error, canceled, absent"
         );
     }
 

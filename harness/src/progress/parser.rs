@@ -5,11 +5,14 @@
 //! [`super::classify`]. Only the current build's vertices stay in memory
 //! besides the finished builds, so memory follows the number of steps.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use super::classify::finish;
+use super::decor;
+use super::detect::{self, Reader, Verdict};
 use super::draft::BuildDraft;
 use super::error::{ParseError, ParseErrorKind};
 use super::line::{clean, LineReader};
@@ -33,11 +36,23 @@ pub struct Parser {
     line: u64,
     non_blank: u64,
     not_utf8: u64,
-    tty_lines: u64,
     first_error: Option<String>,
     /// A rawjson object that failed to decode: fatal if more text follows,
     /// a cut log if the input ends here.
     pending: Option<(u64, ParseErrorKind)>,
+    /// `--format`: read every line as this format.
+    forced: Option<Format>,
+    /// The reader of the current build when it is tty, legacy, Buildah or
+    /// Kaniko.
+    reader: Option<Reader>,
+    /// A `------` with no build before it: an error summary may follow.
+    orphan_dashes: bool,
+    /// A second plain build running at the same time into the same log
+    /// (two `docker build`s in parallel): its vertex numbers collide with
+    /// the current build's, its headers tell them apart.
+    side: Option<BuildDraft>,
+    /// Vertex numbers whose latest header belongs to `side`.
+    on_side: HashSet<u32>,
 }
 
 impl Parser {
@@ -51,10 +66,20 @@ impl Parser {
             line: 0,
             non_blank: 0,
             not_utf8: 0,
-            tty_lines: 0,
             first_error: None,
             pending: None,
+            forced: None,
+            reader: None,
+            orphan_dashes: false,
+            side: None,
+            on_side: HashSet::new(),
         }
+    }
+
+    /// A parser that reads every line as `format` instead of detecting it
+    /// (`harness parse --format`); `None` detects.
+    pub fn with_format(input: impl Into<String>, format: Option<Format>) -> Self {
+        Self { forced: format, ..Self::new(input) }
     }
 
     /// Builds finished so far (a build finishes when the next one starts).
@@ -77,7 +102,7 @@ impl Parser {
     pub fn push_line(&mut self, raw_line: &[u8]) -> Result<(), ParseError> {
         self.line += 1;
         let line = self.line;
-        let (text, flags) = clean(raw_line);
+        let (cleaned, flags) = clean(raw_line);
         if flags.binary {
             if self.builds.is_empty() && self.draft.is_none() && line <= BINARY_PROBE_LINES {
                 return Err(self.error(Some(line), ParseErrorKind::Binary { what: "a NUL byte" }));
@@ -85,6 +110,7 @@ impl Parser {
             return Ok(());
         }
         self.not_utf8 += u64::from(flags.not_utf8);
+        let Some(text) = decor::strip(&cleaned) else { return Ok(()) };
         if text.trim().is_empty() {
             if self.raw.accumulating() {
                 self.abandon_object()?;
@@ -96,20 +122,74 @@ impl Parser {
             return Err(self.error(Some(at), kind));
         }
         if self.raw.accumulating() {
-            if RawJson::continues(&text) {
-                return self.feed_json(&text, line);
+            if RawJson::continues(text) {
+                return self.feed_json(text, line);
             }
             self.abandon_object()?;
         }
-        if text.starts_with('{') {
-            return self.feed_json(&text, line);
+        let format = self.route(text);
+        if format == Format::Rawjson && text.starts_with('{') {
+            return self.feed_json(text, line);
+        }
+        if !format.is_buildkit() || format == Format::Tty {
+            self.other_line(format, text, line);
+            return Ok(());
         }
         let in_block = self.draft.as_ref().is_some_and(BuildDraft::in_closing_block);
-        match plain::split_vertex_line(&text) {
-            Some((number, rest)) if !in_block || number == 0 => self.plain_line(number, rest, line),
-            _ => self.text_line(&text, line),
+        match plain::split_vertex_line(text) {
+            Some((number, rest)) if !in_block => self.plain_line(number, rest, line),
+            _ => self.text_line(text, line),
         }
         Ok(())
+    }
+
+    /// The format to read `text` as: the forced one, the current build's
+    /// while it is inside process output or an error summary, else the one
+    /// the line's signature names, else the current build's.
+    fn route(&self, text: &str) -> Format {
+        if let Some(f) = self.forced {
+            return f;
+        }
+        let current = self.draft.as_ref().map(|d| d.format);
+        if let Some(c) = current.filter(|c| !c.is_buildkit() || *c == Format::Tty) {
+            let in_output = self.reader.as_ref().is_some_and(Reader::in_output);
+            let in_block = self.draft.as_ref().is_some_and(BuildDraft::in_closing_block);
+            if in_output || in_block {
+                return c;
+            }
+        }
+        match detect::signature(text) {
+            Some(f) => f,
+            None => match current {
+                Some(Format::Rawjson) | None => Format::Plain,
+                Some(c) => c,
+            },
+        }
+    }
+
+    /// A line of tty, legacy, Buildah or Kaniko output.
+    fn other_line(&mut self, format: Format, text: &str, line: u64) {
+        if self.draft.as_ref().is_some_and(|d| d.format != format) {
+            self.flush_draft();
+        }
+        for _ in 0..2 {
+            let draft = self.draft.get_or_insert_with(|| BuildDraft::new(format, line));
+            let reader = self.reader.get_or_insert_with(|| Reader::new(format).expect("a line-oriented format"));
+            match reader.line(draft, text, line) {
+                Verdict::Used => return,
+                Verdict::NewBuild => self.flush_draft(),
+                Verdict::Unused => {
+                    if !draft.has_content() {
+                        self.draft = None;
+                        self.reader = None;
+                    }
+                    self.note_unread(text);
+                    return;
+                }
+            }
+        }
+        // A fresh build refused the line that started it: only noise.
+        self.note_unread(text);
     }
 
     /// Ends the input and returns every build found.
@@ -133,11 +213,6 @@ impl Parser {
             return Err(self.error(None, ParseErrorKind::Binary { what: "mostly invalid UTF-8" }));
         }
         let mut hint = String::new();
-        if self.tty_lines > 0 {
-            hint.push_str(
-                "; this looks like `--progress=tty` output, which cannot be read back: rerun with `--progress=plain`",
-            );
-        }
         if let Some(e) = &self.first_error {
             hint.push_str(&format!("; the log says: {e}"));
         }
@@ -195,7 +270,11 @@ impl Parser {
     fn plain_line(&mut self, number: u32, rest: &str, line: u64) {
         let new_build = match self.draft.as_mut() {
             Some(d) if d.format != Format::Plain => d.has_content(),
-            Some(d) if number == 0 => d.has_content(),
+            // A build that printed only `[internal]` vertices and no error may
+            // be running alongside this one: keep it (see `on_side_build`).
+            Some(d) if number == 0 => {
+                plain::builder_of(rest).is_some() && (d.builder.is_some() || d.error.is_some() || d.has_steps())
+            }
             Some(d) => plain::starts_new_build(d, number, rest),
             None => false,
         };
@@ -208,13 +287,51 @@ impl Parser {
             draft.touch(line);
             if let Some(builder) = plain::builder_of(rest) {
                 draft.builder = Some(builder.to_owned());
+            } else {
+                // docker compose prints a running step's output as `#0 0.640 …`.
+                plain::apply_to_running(draft, rest, line);
             }
             return;
         }
-        plain::apply(draft, number, rest, line);
+        if self.on_side_build(number, rest) {
+            let side = self.side.get_or_insert_with(|| BuildDraft::new(Format::Plain, line));
+            plain::apply(side, number, rest, line);
+        } else if let Some(draft) = self.draft.as_mut() {
+            plain::apply(draft, number, rest, line);
+        }
+    }
+
+    /// True when `#number rest` belongs to the build running alongside: a
+    /// header naming another vertex than the current build's `#number`
+    /// (BuildKit never renames a vertex), or a later line of such a vertex.
+    fn on_side_build(&mut self, number: u32, rest: &str) -> bool {
+        let header = match plain::read(rest) {
+            plain::Said::Text(t) if t.starts_with('[') => t,
+            _ => return self.on_side.contains(&number),
+        };
+        let Some(draft) = self.draft.as_mut() else { return false };
+        let main = draft.find(number).map(|i| draft.vertices[i].name.as_str());
+        let side_has_it =
+            self.side.as_mut().is_some_and(|s| s.find(number).is_some_and(|i| s.vertices[i].name == header));
+        let to_side = match main {
+            Some(name) if name == header => false,
+            _ if side_has_it => true,
+            Some(name) => name.starts_with('['),
+            None => false,
+        };
+        if to_side {
+            self.on_side.insert(number);
+        } else {
+            self.on_side.remove(&number);
+        }
+        to_side
     }
 
     fn text_line(&mut self, text: &str, line: u64) {
+        if self.draft.is_none() {
+            self.orphan_line(text, line);
+            return;
+        }
         let used = match self.draft.as_mut() {
             Some(d) => {
                 let used = d.text_line(text);
@@ -226,21 +343,61 @@ impl Parser {
             None => false,
         };
         if !used {
-            let t = text.trim_start();
-            if t.starts_with("=> ") || t.starts_with("[+] Building") {
-                self.tty_lines += 1;
-            }
-            if self.first_error.is_none() && (t.starts_with("ERROR") || t.starts_with("error:")) {
-                self.first_error = Some(super::draft::bounded(t).to_owned());
-            }
+            self.note_unread(text);
+        }
+    }
+
+    /// A line before any build: an error summary alone starts one.
+    fn orphan_line(&mut self, text: &str, line: u64) {
+        let dashes = std::mem::take(&mut self.orphan_dashes);
+        if text.trim() == "------" {
+            self.orphan_dashes = true;
+            return;
+        }
+        let summary = text.strip_prefix(" > ").map(|n| n.strip_suffix(':').unwrap_or(n));
+        if summary.is_some_and(|name| super::name::parse_step_name(name).is_some()) {
+            let draft = self.draft.insert(BuildDraft::new(Format::Plain, line));
+            draft.orphan_summary(text, dashes);
+            draft.touch(line);
+            return;
+        }
+        self.note_unread(text);
+    }
+
+    /// Remembers what an unread line may tell when no build is found.
+    fn note_unread(&mut self, text: &str) {
+        let t = text.trim_start();
+        if self.first_error.is_none() && (t.starts_with("ERROR") || t.starts_with("error:")) {
+            self.first_error = Some(super::draft::bounded(t).to_owned());
         }
     }
 
     fn flush_draft(&mut self) {
+        self.on_side.clear();
+        if let Some(side) = self.side.take().filter(BuildDraft::has_content) {
+            // The build alongside ends with this one; it goes after it.
+            let main = self.draft.take();
+            self.draft = Some(side);
+            self.flush_one();
+            self.draft = main;
+            let side = self.builds.pop();
+            self.flush_one();
+            self.builds.extend(side);
+            return;
+        }
+        self.flush_one();
+    }
+
+    fn flush_one(&mut self) {
+        let reader = self.reader.take();
         if let Some(mut draft) = self.draft.take() {
             if draft.format == Format::Rawjson {
                 self.raw.flush(&mut draft);
             }
+            if let Some(mut r) = reader {
+                r.finish(&mut draft);
+            }
+            draft.settle_errors();
             self.raw.reset_build();
             if draft.has_content() {
                 self.builds.push(finish(draft));
@@ -258,7 +415,13 @@ pub fn parse_reader(reader: impl BufRead) -> Result<Vec<Build>, ParseError> {
 
 /// [`parse_reader`], with the name to use in error messages.
 pub fn parse_reader_named(reader: impl BufRead, input: &str) -> Result<Vec<Build>, ParseError> {
-    let mut parser = Parser::new(input);
+    parse_reader_as(reader, input, None)
+}
+
+/// [`parse_reader_named`], reading every line as `format` (`None` detects
+/// the format line by line).
+pub fn parse_reader_as(reader: impl BufRead, input: &str, format: Option<Format>) -> Result<Vec<Build>, ParseError> {
+    let mut parser = Parser::with_format(input, format);
     let mut lines = LineReader::new(reader);
     loop {
         match lines.next_line() {
@@ -272,9 +435,14 @@ pub fn parse_reader_named(reader: impl BufRead, input: &str) -> Result<Vec<Build
 
 /// Parses the log at `path`.
 pub fn parse_path(path: &Path) -> Result<Vec<Build>, ParseError> {
+    parse_path_as(path, None)
+}
+
+/// [`parse_path`], reading every line as `format` (`None` detects).
+pub fn parse_path_as(path: &Path, format: Option<Format>) -> Result<Vec<Build>, ParseError> {
     let input = path.display().to_string();
     let file = File::open(path).map_err(|e| ParseError::new(&input, None, ParseErrorKind::Io(e)))?;
-    parse_reader_named(BufReader::with_capacity(256 * 1024, file), &input)
+    parse_reader_as(BufReader::with_capacity(256 * 1024, file), &input, format)
 }
 
 /// Parses a log held in memory (tests, small captures).

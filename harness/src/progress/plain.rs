@@ -89,6 +89,17 @@ pub(crate) fn read(rest: &str) -> Said<'_> {
                 }
             }
         }
+        b'p' => {
+            // BuildKit 0.8 pulls a remote cache hit's layers before `CACHED`.
+            if let Some(tail) = rest.strip_prefix("pulling ") {
+                if let Some(hex) = tail.strip_prefix("sha256:") {
+                    let len = hex.bytes().take_while(u8::is_ascii_hexdigit).count();
+                    if len >= 12 {
+                        return Said::Pulled(&tail[..7 + len]);
+                    }
+                }
+            }
+        }
         b'e' => {
             if let Some(tail) = rest.strip_prefix("extracting ") {
                 if let Some(hex) = tail.strip_prefix("sha256:") {
@@ -204,6 +215,18 @@ fn apply_said(draft: &mut BuildDraft, i: usize, said: Said<'_>) {
     }
 }
 
+/// A `#0` line that is not a build header: docker compose prints the
+/// output of the step that is running as `#0 0.640 text`. It goes to the
+/// vertex the log spoke of last; other `#0` lines are only noted.
+pub(crate) fn apply_to_running(draft: &mut BuildDraft, rest: &str, line: u64) {
+    let Said::Output(text) = read(rest) else { return };
+    if let Some(i) = draft.last_vertex() {
+        let v = &mut draft.vertices[i];
+        v.push_output(text);
+        v.touch(line);
+    }
+}
+
 /// `building with "default" instance using docker driver` from `#0`.
 pub(crate) fn builder_of(rest: &str) -> Option<&str> {
     rest.strip_prefix("building with ").map(str::trim)
@@ -248,5 +271,7 @@ mod tests {
         assert_eq!(read("DONE soon"), Said::Text("DONE soon"));
         assert_eq!(read("1.x"), Said::Text("1.x"));
         assert_eq!(read("sha256:abc"), Said::Text("sha256:abc"));
+        assert_eq!(read(&format!("pulling {DIGEST}")), Said::Pulled(DIGEST));
+        assert_eq!(read(&format!("pulling {DIGEST} 2.3s done")), Said::Pulled(DIGEST));
     }
 }
