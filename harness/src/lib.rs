@@ -12,6 +12,7 @@
 //! - [`scenario`]: scenario files to a validated model.
 //! - [`runner`]: drives a scenario's jobs on engines and emits events.
 //! - [`report`]: sinks for runs: live terminal view, grid, JSON.
+//! - [`pack`]: reproduction packs runnable with the docker CLI alone.
 //! - [`cli`]: the `harness` command line.
 
 pub mod catalogue;
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod engine;
 mod fsutil;
 pub mod images;
+pub mod pack;
 pub mod progress;
 pub mod report;
 pub mod runner;

@@ -4,6 +4,7 @@
 
 mod exit;
 mod images;
+mod pack;
 mod parse;
 mod run;
 
@@ -29,6 +30,8 @@ enum Command {
     Images(images::Command),
     /// Run a scenario on an engine and check its expectations.
     Run(run::Args),
+    /// Write a reproduction pack: a folder anyone can run with the docker CLI alone.
+    Pack(pack::Args),
 }
 
 /// Entry point of the binary.
@@ -45,6 +48,7 @@ pub fn main() -> std::process::ExitCode {
         Command::Parse(args) => parse::run(args),
         Command::Images(cmd) => images::run(cmd),
         Command::Run(args) => run::run(args),
+        Command::Pack(args) => pack::run(args),
     };
     match result {
         Ok(exit) => exit.into(),
