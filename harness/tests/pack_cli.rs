@@ -44,7 +44,10 @@ fn folder_layout_and_modes() {
     assert!(out.join("jobs/26.1.5/job-2/src/main.rs").is_file());
     assert!(!out.join("context/target").exists(), "target/ is never part of the context");
     let naive = std::fs::read_to_string(out.join("context/naive.Dockerfile")).unwrap();
-    assert!(naive.contains("FROM registry.harness.test:5000/lukemathwalker/cargo-chef:latest-rust-1 AS chef"), "{naive}");
+    assert!(
+        naive.contains("FROM registry.harness.test:5000/lukemathwalker/cargo-chef:latest-rust-1 AS chef"),
+        "{naive}"
+    );
     assert!(naive.contains("FROM registry.harness.test:5000/debian:bookworm-slim"), "{naive}");
     // Packing into a folder that holds something is refused.
     harness().args(["pack", "cache-mount-copy", "-o", out.to_str().unwrap()]).assert().code(2);

@@ -5,10 +5,8 @@
 //! the same jobs, its exit code must say whether the known bug showed, and
 //! it must leave no container behind.
 
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use harness::catalogue::{workspace_root, Catalogue, ResolvedMode, RunImages};
@@ -21,7 +19,7 @@ use harness::scenario::load_scenario;
 const ENGINE: &str = "26.1.5";
 
 /// Docker-heavy: one scenario at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn scenario_dir(name: &str) -> PathBuf {
     workspace_root().join("scenarios").join(name)
@@ -121,7 +119,7 @@ fn containers_labelled(id: &str) -> String {
 }
 
 async fn check(name: &str, jobs: Option<u32>, expected_exit: i32) -> Option<Vec<(u32, String, String, String)>> {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = SERIAL.lock().await;
     if !require_docker().await {
         return None;
     }
@@ -142,7 +140,10 @@ async fn check(name: &str, jobs: Option<u32>, expected_exit: i32) -> Option<Vec<
     let left = containers_labelled(&id);
     if code != expected_exit || !left.is_empty() {
         let kept = work.keep();
-        panic!("repro.sh exited {code} (expected {expected_exit}), left [{left}]; pack in {}\n{output}\n{grid}", kept.display());
+        panic!(
+            "repro.sh exited {code} (expected {expected_exit}), left [{left}]; pack in {}\n{output}\n{grid}",
+            kept.display()
+        );
     }
     let theirs = repro_outcomes(&dir);
     assert_eq!(theirs, harness_outcomes(&report), "repro.sh:\n{output}\nharness:\n{grid}");
@@ -154,8 +155,7 @@ async fn ci_inline_cache_pack_shows_the_alternation_like_the_harness() {
     // Three jobs are the fewest that show the bug; the harness and the pack
     // must both see cook executed, cached, executed on 26.1.5.
     let Some(outcomes) = check("ci-inline-cache", Some(3), 1).await else { return };
-    let cook: Vec<&str> =
-        outcomes.iter().filter(|o| o.2.contains("cargo chef cook")).map(|o| o.3.as_str()).collect();
+    let cook: Vec<&str> = outcomes.iter().filter(|o| o.2.contains("cargo chef cook")).map(|o| o.3.as_str()).collect();
     assert_eq!(cook, ["executed", "cached", "executed"]);
 }
 

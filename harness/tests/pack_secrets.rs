@@ -150,16 +150,51 @@ fn no_planted_secret_reaches_the_archive() {
         assert!(!text.contains(secret), "`{secret}` is in the pack");
         assert!(!paths.iter().any(|p| p.contains(secret)));
     }
-    for gone in [".docker/config.json", ".npmrc", ".netrc", ".git-credentials", ".ssh/id_rsa", "id_ed25519", "deploy_key.pem", "context/.env", "context/build.log", "ignored/"] {
-        assert!(!paths.iter().any(|p| p.contains(gone) && !p.ends_with(".example")), "{gone} is in the pack: {paths:?}");
+    for gone in [
+        ".docker/config.json",
+        ".npmrc",
+        ".netrc",
+        ".git-credentials",
+        ".ssh/id_rsa",
+        "id_ed25519",
+        "deploy_key.pem",
+        "context/.env",
+        "context/build.log",
+        "ignored/",
+    ] {
+        assert!(
+            !paths.iter().any(|p| p.contains(gone) && !p.ends_with(".example")),
+            "{gone} is in the pack: {paths:?}"
+        );
     }
-    for kept in ["planted/context/src/main.rs", "planted/context/.env.example", "planted/context/Dockerfile", "planted/repro.sh", "planted/README.md", "planted/recorded/report.json", "planted/recorded/job-1/02-build.log", "planted/jobs/26.1.5/job-1/src/main.rs"] {
+    for kept in [
+        "planted/context/src/main.rs",
+        "planted/context/.env.example",
+        "planted/context/Dockerfile",
+        "planted/repro.sh",
+        "planted/README.md",
+        "planted/recorded/report.json",
+        "planted/recorded/job-1/02-build.log",
+        "planted/jobs/26.1.5/job-1/src/main.rs",
+    ] {
         assert!(paths.iter().any(|p| p == kept), "{kept} missing: {paths:?}");
     }
     // The README says what was left out and why.
     let readme_start = text.find("# Reproduction pack: `planted`").expect("README");
     let readme = &text[readme_start..];
-    for reason in ["Docker CLI auth file", "package registry credentials file", "netrc credentials file", "git credentials file", "SSH private key", "private key", "environment file", "registry password (`docker login`)", "GitHub token", "npm token", "GitLab token"] {
+    for reason in [
+        "Docker CLI auth file",
+        "package registry credentials file",
+        "netrc credentials file",
+        "git credentials file",
+        "SSH private key",
+        "private key",
+        "environment file",
+        "registry password (`docker login`)",
+        "GitHub token",
+        "npm token",
+        "GitLab token",
+    ] {
         assert!(readme.contains(reason), "README does not mention `{reason}`");
     }
     // The pipeline still runs: the login keeps its shape with a replaced password.

@@ -85,10 +85,10 @@ fn glob_regex(pattern: &str) -> Regex {
             '[' => match chars[i..].iter().position(|&ch| ch == ']') {
                 Some(len) if len > 1 => {
                     let class: String = chars[i + 1..i + len].iter().collect();
-                    let class = class.strip_prefix('^').or_else(|| class.strip_prefix('!')).map_or_else(
-                        || regex_class(&class),
-                        |rest| format!("^{}", regex_class(rest)),
-                    );
+                    let class = class
+                        .strip_prefix('^')
+                        .or_else(|| class.strip_prefix('!'))
+                        .map_or_else(|| regex_class(&class), |rest| format!("^{}", regex_class(rest)));
                     re.push_str(&format!("[{class}]"));
                     i += len;
                 }
@@ -118,8 +118,11 @@ mod tests {
 
     #[test]
     fn patterns_folders_and_exceptions() {
-        let ignore = DockerIgnore::parse("# comment\ntarget\n/node_modules/\n*.log\n!keep.log\n**/secret*\ndocs/*.md\n");
-        for path in ["target", "target/release/app", "node_modules/x/y.js", "a.log", "src/secret.txt", "secret", "docs/a.md"] {
+        let ignore =
+            DockerIgnore::parse("# comment\ntarget\n/node_modules/\n*.log\n!keep.log\n**/secret*\ndocs/*.md\n");
+        for path in
+            ["target", "target/release/app", "node_modules/x/y.js", "a.log", "src/secret.txt", "secret", "docs/a.md"]
+        {
             assert!(ignore.excludes(path), "{path}");
         }
         for path in ["keep.log", "src/a.log", "src/main.rs", "docs/sub/a.md", "targets"] {

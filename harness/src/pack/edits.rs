@@ -39,11 +39,15 @@ pub(crate) fn job_files(context: &Tree, plan: &PackPlan) -> Result<JobFiles, Pac
             std::fs::write(scratch.path().join(name), text).map_err(io)?;
         }
         for edit in &job.edits {
-            edit.apply(scratch.path(), &vars)
-                .map_err(|e| PackError::Edit { job: job.number, engine: plan.engine.clone(), source: e })?;
+            edit.apply(scratch.path(), &vars).map_err(|e| PackError::Edit {
+                job: job.number,
+                engine: plan.engine.clone(),
+                source: e,
+            })?;
         }
         let now = files::read_dir(scratch.path()).map_err(io)?;
-        let changed: Tree = now.iter().filter(|(rel, e)| state.get(*rel) != Some(*e)).map(|(r, e)| (r.clone(), e.clone())).collect();
+        let changed: Tree =
+            now.iter().filter(|(rel, e)| state.get(*rel) != Some(*e)).map(|(r, e)| (r.clone(), e.clone())).collect();
         out.insert(job.number, changed);
         state = now;
     }

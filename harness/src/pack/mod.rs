@@ -10,7 +10,7 @@
 //! - [`context`], [`dockerignore`], [`secrets`]: what of the context goes in.
 //! - [`edits`]: the files each job's edits change.
 //! - [`script`], [`readme`]: `repro.sh` and `README.md`.
-//! - [`recorded`]: `--from-run`.
+//! - [`recorded`]: the run a pack came from (`--from-run`).
 //! - [`archive`], [`files`]: the pack as a tree, a folder or a `tar.gz`.
 
 mod archive;
@@ -158,11 +158,13 @@ pub fn build(request: &PackRequest<'_>) -> Result<Pack, PackError> {
             }
             tree.insert(place, files::file(text.as_bytes()));
         }
-        let base: Tree = tree.iter().filter_map(|(p, e)| Some((p.strip_prefix("context/")?.to_owned(), e.clone()))).collect();
+        let base: Tree =
+            tree.iter().filter_map(|(p, e)| Some((p.strip_prefix("context/")?.to_owned(), e.clone()))).collect();
         let changed = edits::job_files(&base, plan)?;
         job_files.push(changed);
     }
-    let packs: Vec<EnginePack<'_>> = plans.iter().zip(&job_files).map(|(plan, files)| EnginePack { plan, files }).collect();
+    let packs: Vec<EnginePack<'_>> =
+        plans.iter().zip(&job_files).map(|(plan, files)| EnginePack { plan, files }).collect();
     for pack in &packs {
         for (job, changed) in pack.files {
             for (rel, entry) in changed {

@@ -178,7 +178,15 @@ fn job_plan(scenario: &Scenario, engine: &str, values: &PackValues, job: &Expand
                 }
             };
             let log = commands.iter().find(|c| c.build_id.as_deref() == Some(e.build.as_str())).map(|c| c.log.clone());
-            StepCheck { build: e.build.clone(), log, stage: e.stage.clone(), step: e.step.clone(), expected, known_bug, unsupported }
+            StepCheck {
+                build: e.build.clone(),
+                log,
+                stage: e.stage.clone(),
+                step: e.step.clone(),
+                expected,
+                known_bug,
+                unsupported,
+            }
         })
         .collect();
     JobPlan {
@@ -198,7 +206,9 @@ fn literal_edit(edit: &Edit, vars: &Vars) -> Edit {
     let action = match &edit.action {
         EditAction::Append(text) => EditAction::Append(lit(text)),
         EditAction::Replace { find, with } => EditAction::Replace { find: lit(find), with: lit(with) },
-        EditAction::Write { content, executable } => EditAction::Write { content: lit(content), executable: *executable },
+        EditAction::Write { content, executable } => {
+            EditAction::Write { content: lit(content), executable: *executable }
+        }
     };
     Edit { file: edit.file.clone(), action }
 }
@@ -259,9 +269,14 @@ mod tests {
         assert_eq!(cook.expected.name(), "reused");
         assert_eq!(cook.log.as_deref(), Some("07-builder.log"));
         let bug = cook.known_bug.as_ref().unwrap();
-        assert_eq!((bug.outcome.name(), bug.link.as_str()), ("executed", "https://github.com/moby/buildkit/issues/2274"));
+        assert_eq!(
+            (bug.outcome.name(), bug.link.as_str()),
+            ("executed", "https://github.com/moby/buildkit/issues/2274")
+        );
         assert_eq!(job3.runs[0].contains.as_deref(), Some("Hello from job 3!"));
-        assert!(plan.dockerfiles[0].1.contains("FROM registry.harness.test:5000/lukemathwalker/cargo-chef:latest-rust-1 AS chef"));
+        assert!(plan.dockerfiles[0]
+            .1
+            .contains("FROM registry.harness.test:5000/lukemathwalker/cargo-chef:latest-rust-1 AS chef"));
     }
 
     #[test]

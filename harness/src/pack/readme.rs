@@ -54,7 +54,9 @@ fn run_section(s: &mut String, input: &ReadmeInput<'_>) {
          Exit code: 0 every expectation held, 1 the known bug reproduced or an expectation failed, \
          2 setup error.\n\n",
     );
-    s.push_str("Images (official by default; any image through these variables):\n\n| variable | default |\n|---|---|\n");
+    s.push_str(
+        "Images (official by default; any image through these variables):\n\n| variable | default |\n|---|---|\n",
+    );
     let _ = writeln!(s, "| `REPRO_REGISTRY_IMAGE` | `{}` |", input.registry_image);
     for (var, image) in seeds(input.plans, input.values) {
         let _ = writeln!(s, "| `{var}` (seeded as `{}`) | `{}` |", image.repo_tag, image.official);
@@ -97,7 +99,10 @@ fn engine_section(s: &mut String, plan: &PackPlan, recorded: Option<&RunReport>)
                 job.number,
                 check.build,
                 check_name(check),
-                check.unsupported.as_ref().map_or(check.expected.name().to_owned(), |why| format!("not checked: {why}")),
+                check
+                    .unsupported
+                    .as_ref()
+                    .map_or(check.expected.name().to_owned(), |why| format!("not checked: {why}")),
                 check.known_bug.as_ref().map_or("".to_owned(), |b| format!("{} ([link]({}))", b.outcome, b.link)),
                 report.map_or("not recorded".to_owned(), |r| observed(r, check)),
             );
@@ -130,14 +135,14 @@ fn check_name(check: &StepCheck) -> String {
 
 /// The recorded outcome and verdict of `check` in `job`.
 fn observed(job: &JobReport, check: &StepCheck) -> String {
-    job.verdicts
-        .iter()
-        .find(|v| v.build == check.build && v.step == check.step && v.stage == check.stage)
-        .map_or("not recorded".to_owned(), |v| {
+    job.verdicts.iter().find(|v| v.build == check.build && v.step == check.step && v.stage == check.stage).map_or(
+        "not recorded".to_owned(),
+        |v| {
             let outcome = v.observed.map_or("unknown".to_owned(), |o| o.to_string());
             let status = serde_json::to_value(&v.status).ok().and_then(|j| j["kind"].as_str().map(str::to_owned));
             format!("{outcome} ({})", status.unwrap_or_default())
-        })
+        },
+    )
 }
 
 fn recorded_section(s: &mut String, recorded: Option<&RunReport>) {

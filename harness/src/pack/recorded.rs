@@ -39,7 +39,8 @@ pub(crate) fn read(dir: &Path, findings: &mut Vec<Finding>) -> Result<Recorded, 
             tree.insert(place, entry);
         }
     }
-    let json = serde_json::to_string_pretty(&report).map_err(|e| PackError::Report { path: path.clone(), source: e })?;
+    let json =
+        serde_json::to_string_pretty(&report).map_err(|e| PackError::Report { path: path.clone(), source: e })?;
     let (json, found) = secrets::redact(&json, Kind::File);
     for what in found {
         findings.push(Finding { place: format!("{DIR}/report.json"), what: what.to_owned(), action: REPLACED });
@@ -65,4 +66,3 @@ fn clean_report(report: &mut RunReport, dir: &Path, findings: &mut Vec<Finding>)
         }
     }
 }
-

@@ -127,11 +127,13 @@ fn engine(s: &mut String, pack: &EnginePack<'_>, findings: &mut Vec<Finding>) {
     let func = format!("engine_{}", plan.engine.replace(|c: char| !c.is_ascii_alphanumeric(), "_"));
     let _ = writeln!(s, "\n{func}() {{");
     if let Some(reason) = &plan.unsupported {
-        let _ = writeln!(s, "  say \"\"\n  say {}", quote(&format!("=== engine {}: not supported: {reason}", plan.engine)));
+        let _ =
+            writeln!(s, "  say \"\"\n  say {}", quote(&format!("=== engine {}: not supported: {reason}", plan.engine)));
         let _ = writeln!(s, "}}\nif wanted {}; then {func}; fi", quote(&plan.engine));
         return;
     }
-    let _ = writeln!(s, "  engine_begin {} \"${}\" {}", quote(&plan.engine), dind_var(&plan.engine), plan.containerd_store);
+    let _ =
+        writeln!(s, "  engine_begin {} \"${}\" {}", quote(&plan.engine), dind_var(&plan.engine), plan.containerd_store);
     for job in &plan.jobs {
         let changed = pack.files.get(&job.number);
         job_lines(s, plan, job, changed, findings);

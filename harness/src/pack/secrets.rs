@@ -61,8 +61,9 @@ fn is_env_file(name: &str) -> bool {
 
 /// Whether the text holds a private key block (any file holding one is left out).
 pub(crate) fn holds_private_key(text: &str) -> bool {
-    static KEY: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"-----BEGIN ((RSA|DSA|EC|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY( BLOCK)?-----").unwrap());
+    static KEY: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"-----BEGIN ((RSA|DSA|EC|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY( BLOCK)?-----").unwrap()
+    });
     KEY.is_match(text)
 }
 
@@ -244,7 +245,8 @@ mod tests {
 
     #[test]
     fn login_passwords_and_tokens_in_commands() {
-        let (out, found) = redact("echo harness | docker login --username harness --password-stdin r:5000", Kind::Command);
+        let (out, found) =
+            redact("echo harness | docker login --username harness --password-stdin r:5000", Kind::Command);
         assert_eq!(out, "echo REDACTED | docker login --username harness --password-stdin r:5000");
         assert_eq!(found, ["registry password (`docker login`)"]);
         let (out, _) = redact("docker login -u me -p s3cr3t-pw registry.example", Kind::Command);
