@@ -17,6 +17,7 @@
 //! - [`cache`]: BuildKit cache records read from registries; why a step missed.
 //! - [`report`]: sinks for runs: live terminal view, grid, JSON.
 //! - [`diagnose`]: names why steps missed the cache across builds (pure, sync).
+//! - [`pack`]: reproduction packs runnable with the docker CLI alone.
 //! - [`cli`]: the `harness` command line.
 
 pub mod cache;
@@ -28,6 +29,7 @@ pub mod evidence;
 mod fsutil;
 pub mod images;
 pub mod import;
+pub mod pack;
 pub mod progress;
 pub mod report;
 pub mod runner;

@@ -8,6 +8,7 @@ mod cache;
 mod exit;
 mod images;
 mod import;
+mod pack;
 mod parse;
 mod run;
 
@@ -46,6 +47,8 @@ enum Command {
     /// Read the BuildKit cache records of images or cache refs in a registry.
     #[command(subcommand)]
     Cache(cache::Command),
+    /// Write a reproduction pack: a folder anyone can run with the docker CLI alone.
+    Pack(pack::Args),
 }
 
 /// Entry point of the binary.
@@ -71,6 +74,7 @@ pub fn main() -> std::process::ExitCode {
         Command::Import(args) => import::run(args),
         Command::Check(args) => check::run(args),
         Command::Cache(cmd) => cache::run(cmd),
+        Command::Pack(args) => pack::run(args),
     };
     match result {
         Ok(exit) => exit.into(),
