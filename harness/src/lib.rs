@@ -9,6 +9,8 @@
 //! - [`images`]: builds the offline stand-in images from Debian packages.
 //! - [`engine`]: registries and dind daemons through testcontainers; the only
 //!   module that talks to Docker at run time.
+//! - [`dockerfile`]: the images a Dockerfile needs (`FROM`, `COPY --from`, ...).
+//! - [`dockerignore`] and [`fsutil`]: the build context copied as Docker sends it.
 //! - [`scenario`]: scenario files to a validated model.
 //! - [`runner`]: drives a scenario's jobs on engines and emits events.
 //! - [`report`]: sinks for runs: live terminal view, grid, JSON.
@@ -16,8 +18,10 @@
 
 pub mod catalogue;
 pub mod cli;
+pub mod dockerfile;
+pub mod dockerignore;
 pub mod engine;
-mod fsutil;
+pub mod fsutil;
 pub mod images;
 pub mod progress;
 pub mod report;

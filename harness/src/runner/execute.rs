@@ -16,11 +16,12 @@ use super::events::{Event, Reporter};
 use super::follow::LogFollower;
 use super::layers::map_layers;
 use super::result::{BuildReport, CommandReport, JobReport, RunReport, RunStatus, StepReport, REPORT_SCHEMA};
-use super::workspace::Workspace;
+use super::workspace::{plan_scenario_base_images, Workspace};
 use crate::catalogue::{EngineEntry, ResolvedMode, RunImages};
+use crate::dockerfile::ImageRef;
 use crate::engine::{
-    pull_to_host, Credentials, Daemon, DaemonOptions, EngineError, ExecOutcome, Registry, RegistryOptions, Rights,
-    RunLabel,
+    pull_to_host, rewrites_for, seed_provisions, Credentials, Daemon, DaemonOptions, EngineError, ExecOutcome,
+    Provision, Registry, RegistryOptions, Rights, RunLabel,
 };
 use crate::progress::{self, Build};
 use crate::scenario::{
@@ -54,6 +55,8 @@ pub struct Shared {
     registry: Registry,
     chef: String,
     runtime: String,
+    /// Base images the Dockerfiles name verbatim, and where they were seeded.
+    bases: (Vec<Provision>, std::collections::BTreeMap<ImageRef, String>),
 }
 
 impl Shared {
@@ -70,6 +73,8 @@ impl Shared {
         if let Some(credentials) = scenario_login(scenario) {
             options = options.with_auth(credentials);
         }
+        // Before any container: an image nothing provides fails here.
+        let plan = plan_scenario_base_images(scenario, images).await?;
         let started = Instant::now();
         let registry = Registry::start(&images.registry, options).await?;
         reporter.event(&Event::RegistryReady { address: registry.name(), took: started.elapsed() });
@@ -78,11 +83,12 @@ impl Shared {
         let seeded = async {
             let chef = seed(&registry, &images.chef, official, reporter).await?;
             let runtime = seed(&registry, &images.runtime, official, reporter).await?;
-            anyhow::Ok((chef, runtime))
+            let bases = seed_provisions(&registry, &plan).await?;
+            anyhow::Ok((chef, runtime, bases))
         }
         .await;
         match seeded {
-            Ok((chef, runtime)) => Ok(Self { registry, chef, runtime }),
+            Ok((chef, runtime, bases)) => Ok(Self { registry, chef, runtime, bases: (plan, bases) }),
             Err(e) => {
                 if let Err(stop) = registry.stop().await {
                     tracing::warn!("failed to stop the registry: {stop:#}");
@@ -191,8 +197,11 @@ async fn execute(
     let registry_name = shared.registry.name().to_owned();
     let logs_in = scenario_login(scenario).is_some();
 
+    let rewrites =
+        rewrites_for(&shared.bases.0, &shared.bases.1, &opts.engine.version, scenario.daemon.containerd_snapshotter);
     let workspace = Workspace::create(&opts.root, scenario)
-        .with_context(|| format!("failed to copy the fixture `{}`", scenario.fixture))?;
+        .with_context(|| format!("failed to copy the fixture `{}`", scenario.fixture))?
+        .with_rewrites(rewrites, scenario);
     let mut previous_layers: Option<JobLayers> = None;
 
     for job in scenario.jobs().take(job_limit(opts)) {

@@ -17,3 +17,4 @@ pub use events::{Event, NoReporter, Reporter};
 pub use execute::{run_scenario, start_failed, RunOptions, Shared};
 pub use layers::map_layers;
 pub use result::{BuildReport, CommandReport, JobReport, RunReport, RunStatus, StepReport, REPORT_SCHEMA};
+pub use workspace::{plan_scenario_base_images, RewriteError, Workspace};
