@@ -40,12 +40,35 @@ pub struct DockerIgnore {
     patterns: Vec<Pattern>,
 }
 
+/// Docker's matcher changed between engines; the harness follows both, and
+/// its copy keeps a path unless both leave it out (the engine's own client
+/// filters the copy again, with its own rules, when it builds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// Engines up to 20.10 (moby `pkg/fileutils`, old `fsutil` walk): every
+    /// pattern is a regex that escapes only `.` and `$` (so `+`, `(`, `|`
+    /// act as regex operators), a parent is matched only at the pattern's
+    /// depth, and an excluded folder is entered only when an exception's
+    /// text starts with it. Checked against engine 20.10.24 by
+    /// `tests/dockerignore_docker.rs`.
+    Legacy,
+    /// Later engines (`moby/patternmatcher`): regex characters are literal,
+    /// every parent is tried, and an excluded folder is entered whenever an
+    /// exception has a wildcard.
+    Current,
+}
+
 #[derive(Debug, Clone)]
 struct Pattern {
     exclusion: bool,
     /// The cleaned pattern, without its `!`.
     text: String,
     kind: Kind,
+    /// The [`Dialect::Legacy`] regex; `None` when it does not compile
+    /// (that Docker refuses the file; the other dialect still applies).
+    legacy: Option<Regex>,
+    /// Number of `/`-separated parts (legacy parent matching).
+    depth: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -110,8 +133,14 @@ impl DockerIgnore {
     }
 
     /// Whether Docker leaves `path` (relative to the context, `/`-separated)
-    /// out of the context, itself or through one of its parent folders.
+    /// out of the context, itself or through one of its parent folders, in
+    /// either [`Dialect`].
     pub fn excludes(&self, path: &str) -> bool {
+        self.excludes_in(path, Dialect::Current) && self.excludes_in(path, Dialect::Legacy)
+    }
+
+    /// [`excludes`](Self::excludes) as one dialect decides it.
+    pub fn excludes_in(&self, path: &str, dialect: Dialect) -> bool {
         let path = clean(path);
         if path == "." {
             return false;
@@ -129,13 +158,70 @@ impl DockerIgnore {
             if pattern.exclusion != matched {
                 continue;
             }
-            let hit = pattern.matches(&path) || parents.iter().any(|p| pattern.matches(p));
+            let hit = match dialect {
+                Dialect::Current => pattern.matches(&path) || parents.iter().any(|p| pattern.matches(p)),
+                Dialect::Legacy => {
+                    pattern.matches_legacy(&path)
+                        || (pattern.depth <= parents.len() && pattern.matches_legacy(parents[pattern.depth - 1]))
+                }
+            };
             if hit {
                 matched = !pattern.exclusion;
             }
         }
         matched
     }
+
+    /// Whether Docker's walker enters the excluded folder `dir` to look for
+    /// re-included files.
+    pub fn enters(&self, dir: &str, dialect: Dialect) -> bool {
+        let exceptions: Vec<&Pattern> = self.patterns.iter().filter(|p| p.exclusion).collect();
+        if exceptions.is_empty() {
+            return false;
+        }
+        if dialect == Dialect::Current && exceptions.iter().any(|p| p.has_inner_wildcard()) {
+            return true;
+        }
+        let prefix = format!("{}/", clean(dir));
+        exceptions.iter().any(|p| format!("{}/", p.text).starts_with(&prefix))
+    }
+}
+
+/// `pkg/fileutils` (engines up to 20.10): the regex every pattern became.
+fn legacy_regex(pattern: &str) -> String {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut re = String::from("^");
+    let mut at = 0;
+    while at < chars.len() {
+        let ch = chars[at];
+        at += 1;
+        match ch {
+            '*' if chars.get(at) == Some(&'*') => {
+                at += 1;
+                if chars.get(at) == Some(&'/') {
+                    at += 1;
+                }
+                re.push_str(if at == chars.len() { ".*" } else { "(.*/)?" });
+            }
+            '*' => re.push_str("[^/]*"),
+            '?' => re.push_str("[^/]"),
+            '.' | '$' => {
+                re.push('\\');
+                re.push(ch);
+            }
+            '\\' => match chars.get(at) {
+                Some(&next) => {
+                    at += 1;
+                    re.push('\\');
+                    re.push(next);
+                }
+                None => re.push('\\'),
+            },
+            _ => re.push(ch),
+        }
+    }
+    re.push('$');
+    re
 }
 
 /// What a copy of the context must keep when several builds read it: a path
@@ -148,6 +234,8 @@ pub struct ContextRules {
     ignores: Vec<DockerIgnore>,
     /// Context-relative, `/`-separated paths copied whatever the rules say.
     keep: Vec<String>,
+    /// The dialects whose union is kept (both unless narrowed by [`only`](Self::only)).
+    dialects: Vec<Dialect>,
 }
 
 impl ContextRules {
@@ -176,20 +264,30 @@ impl ContextRules {
         }
         keep.sort();
         keep.dedup();
-        Ok(Self { ignores, keep })
+        Ok(Self { ignores, keep, dialects: vec![Dialect::Current, Dialect::Legacy] })
+    }
+
+    /// The same rules as one engine generation applies them (a copy that
+    /// must equal what that generation sends, as in a conformance test).
+    pub fn only(mut self, dialect: Dialect) -> Self {
+        self.dialects = vec![dialect];
+        self
     }
 
     /// Whether the copy leaves `path` out.
     pub fn excludes(&self, path: &str) -> bool {
         let path = clean(path);
-        !self.ignores.is_empty() && !self.keep.contains(&path) && self.ignores.iter().all(|i| i.excludes(&path))
+        !self.ignores.is_empty()
+            && !self.keep.contains(&path)
+            && self.dialects.iter().all(|d| self.ignores.iter().all(|i| i.excludes_in(&path, *d)))
     }
 
     /// Whether the walk must enter the excluded folder `dir`: something
     /// below it may be re-included (`!`) or must be kept.
     pub fn must_enter(&self, dir: &str) -> bool {
         let prefix = format!("{}/", clean(dir));
-        self.ignores.iter().any(DockerIgnore::has_exclusions) || self.keep.iter().any(|k| k.starts_with(&prefix))
+        self.keep.iter().any(|k| k.starts_with(&prefix))
+            || self.dialects.iter().any(|d| self.ignores.iter().any(|i| i.enters(dir, *d)))
     }
 }
 
@@ -228,7 +326,21 @@ impl Pattern {
         };
         check_glob_syntax(&text).map_err(Some)?;
         let kind = compile_kind(&text).map_err(|e| Some(e.to_string()))?;
-        Ok(Pattern { exclusion, text, kind })
+        let legacy = Regex::new(&legacy_regex(&text)).ok();
+        let depth = text.split('/').count();
+        Ok(Pattern { exclusion, text, kind, legacy, depth })
+    }
+
+    fn matches_legacy(&self, path: &str) -> bool {
+        self.legacy.as_ref().is_some_and(|re| re.is_match(path))
+    }
+
+    /// Whether the pattern has a wildcard before a trailing `**`
+    /// (`patternWithoutTrailingGlob`): then the current walker enters
+    /// excluded folders to look for files it re-includes.
+    fn has_inner_wildcard(&self) -> bool {
+        let text = self.text.strip_suffix("/**").or_else(|| self.text.strip_suffix("**")).unwrap_or(&self.text);
+        text.contains(['*', '?', '[', '\\'])
     }
 
     fn matches(&self, path: &str) -> bool {
@@ -433,7 +545,21 @@ mod tests {
     #[case::escaped_star_literal("a\\*", "ab", false)]
     #[case::everything("*", "any/thing", true)]
     fn single_pattern(#[case] pattern: &str, #[case] path: &str, #[case] excluded: bool) {
-        assert_eq!(ignore(pattern).excludes(path), excluded, "`{pattern}` on `{path}`");
+        assert_eq!(ignore(pattern).excludes_in(path, Dialect::Current), excluded, "`{pattern}` on `{path}`");
+    }
+
+    #[test]
+    fn the_dialects_differ_where_docker_changed() {
+        // 20.10 compiled `+`, `(`, `)` as regex operators.
+        let rules = ignore("weird+name(1).txt\n");
+        assert!(rules.excludes_in("weird+name(1).txt", Dialect::Current));
+        assert!(!rules.excludes_in("weird+name(1).txt", Dialect::Legacy));
+        assert!(!rules.excludes("weird+name(1).txt"), "the copy keeps what either keeps");
+        // 20.10 entered an excluded folder only for an exception spelled under it.
+        let rules = ignore("docs/**\n!docs/**/*.txt\n");
+        assert!(rules.enters("docs/guide", Dialect::Current));
+        assert!(!rules.enters("docs/guide", Dialect::Legacy));
+        assert!(rules.enters("docs", Dialect::Legacy));
     }
 
     #[test]
