@@ -371,7 +371,7 @@ fn base(
 /// A stage name seen so far, or a stage index (`COPY --from=0`).
 fn is_stage(stages: &[String], name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    stages.iter().any(|s| *s == lower) || name.parse::<usize>().is_ok_and(|n| n < stages.len())
+    stages.contains(&lower) || name.parse::<usize>().is_ok_and(|n| n < stages.len())
 }
 
 /// `ARG NAME[=default] ...` before the first FROM: the build arg wins over
