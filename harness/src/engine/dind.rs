@@ -153,6 +153,8 @@ impl DaemonOptions {
     }
 }
 
+/// Where the run's CA is added to the system roots of dockerd and the CLI.
+const RUN_CA_DIR: &str = "/etc/harness/ca";
 /// Where the dind's data lives: an anonymous volume, removed with it.
 const DATA_ROOT: &str = "/var/lib/docker";
 /// Fixed time budget for the engine's own small commands.
@@ -513,6 +515,11 @@ async fn launch(
         .with_mount(testcontainers::core::Mount::volume_mount("", DATA_ROOT))
         .with_host(registry.hostname(), Host::Addr(registry.bridge_ip()))
         .with_copy_to(format!("/etc/docker/certs.d/{}/ca.crt", registry.name()), registry.ca_pem().as_bytes().to_vec())
+        // 28.5's BuildKit ignores certs.d for a registry mirror and checks it
+        // against the system roots: add the run's CA to Go's (the default
+        // bundle in /etc/ssl/certs still loads).
+        .with_copy_to(format!("{RUN_CA_DIR}/run-ca.crt"), registry.ca_pem().as_bytes().to_vec())
+        .with_env_var("SSL_CERT_DIR", format!("/etc/ssl/certs:{RUN_CA_DIR}"))
         .with_copy_to("/etc/docker/daemon.json", opts.daemon_json(registry.name()).into_bytes())
         .with_startup_timeout(Duration::from_secs(60))
         .with_host_config_modifier(move |hc| apply_rights(rights, hc));
