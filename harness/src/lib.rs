@@ -10,6 +10,8 @@
 //! - [`import`]: GitLab CI files and GitHub workflows to scenario folders.
 //! - [`engine`]: registries and dind daemons through testcontainers; the only
 //!   module that talks to Docker at run time.
+//! - [`dockerfile`]: the images a Dockerfile needs (`FROM`, `COPY --from`, ...).
+//! - [`dockerignore`] and [`fsutil`]: the build context copied as Docker sends it.
 //! - [`scenario`]: scenario files to a validated model.
 //! - [`evidence`]: a step's observed outcome, decided once from progress
 //!   and layers.
@@ -24,9 +26,11 @@ pub mod cache;
 pub mod catalogue;
 pub mod cli;
 pub mod diagnose;
+pub mod dockerfile;
+pub mod dockerignore;
 pub mod engine;
 pub mod evidence;
-mod fsutil;
+pub mod fsutil;
 pub mod images;
 pub mod import;
 pub mod pack;

@@ -13,7 +13,7 @@ use harness::catalogue::{workspace_root, Catalogue, ResolvedMode, RunImages};
 use harness::engine::{leftovers, require_docker, require_images, Rights, RunLabel};
 use harness::pack::{self, PackRequest, DEFAULT_MAX_CONTEXT_MB};
 use harness::report::render_grid;
-use harness::runner::{run_scenario, NoReporter, RunOptions, RunReport, RunStatus, Shared};
+use harness::runner::{run_cell, Events, RunOptions, RunReport, RunStatus, Shared};
 use harness::scenario::load_scenario;
 
 const ENGINE: &str = "26.1.5";
@@ -41,11 +41,12 @@ async fn harness_run(name: &str, images: &RunImages, max_jobs: Option<u32>, out:
         label: label.clone(),
         max_jobs,
     };
-    let shared = Shared::start(&scenario, images, &label, &mut NoReporter).await.expect("registry starts");
-    let report = run_scenario(&scenario, &options, &shared, &mut NoReporter).await;
+    let events = Events::new(Vec::new());
+    let shared = Shared::start(&scenario, images, &label, &events).await.expect("registry starts");
+    let report = run_cell(&scenario, &options, &shared, &events).await;
     shared.stop().await.expect("registry stops");
     assert!(leftovers(&label).await.unwrap().is_empty(), "the harness run left resources behind");
-    harness::report::write_json(&out.join("report.json"), &report).unwrap();
+    std::fs::write(out.join("report.json"), serde_json::to_vec_pretty(&report).unwrap()).unwrap();
     report
 }
 

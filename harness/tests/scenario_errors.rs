@@ -131,6 +131,11 @@ mod scenario {
 
     #[rstest]
     #[case::no_jobs("description = \"demo\"\n", "a scenario needs at least one `[[job]]`", 1, 1, "job")]
+    #[case::fixture_not_a_folder(
+        &format!("fixture = \"no-such-folder\"\n{VALID}"),
+        "the fixture `no-such-folder` is not a folder (No such file or directory (os error 2)): give a folder, absolute or relative to the scenario folder",
+        1, 11, "fixture"
+    )]
     #[case::unknown_engine(
         &format!("{VALID}\n[engines.\"19.03\"]\nunsupported = \"too old\"\n"),
         "unknown engine `19.03`: expected one of 20.10.24, 24.0.7, 25.0, 26.1.5, 27.5, 28.5.2, 29 (the engines of ci/engines.toml)",
@@ -325,5 +330,23 @@ mod scenario {
         assert!(matches!(*err.kind, ScenarioErrorKind::Read { .. }), "{:?}", err.kind);
         assert_eq!(err.path, dir.join("scenario.toml"));
         assert_eq!(err.kind.to_string(), format!("cannot read `{}`", err.path.display()));
+    }
+
+    /// A fixture outside the workspace, relative to the scenario folder,
+    /// resolves to an absolute folder.
+    #[test]
+    fn a_fixture_is_any_folder_relative_to_the_scenario() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("project/src")).unwrap();
+        let (_keep, dir, result) = {
+            let dir = tmp.path().join("scenarios/demo");
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("scenario.toml"), format!("fixture = \"../../project\"\n{VALID}")).unwrap();
+            std::fs::write(dir.join("Dockerfile"), DOCKERFILE).unwrap();
+            let result = load_scenario(&dir, &catalogue());
+            ((), dir, result)
+        };
+        let scenario = result.unwrap_or_else(|e| panic!("{e:?} in {}", dir.display()));
+        assert_eq!(PathBuf::from(&scenario.fixture), tmp.path().join("project").canonicalize().unwrap());
     }
 }

@@ -68,6 +68,9 @@ pub struct DaemonOptions {
     pub ready_timeout: Duration,
     /// Let testcontainers pull the image when it is not on the host.
     pub allow_pull: bool,
+    /// Make the run's registry the daemon's Docker Hub mirror
+    /// (`registry-mirrors`), so `FROM debian:bookworm-slim` resolves there.
+    pub hub_mirror: bool,
 }
 
 impl Default for DaemonOptions {
@@ -81,6 +84,7 @@ impl Default for DaemonOptions {
             login: true,
             ready_timeout: Duration::from_secs(60),
             allow_pull: false,
+            hub_mirror: true,
         }
     }
 }
@@ -121,6 +125,11 @@ impl DaemonOptions {
         self
     }
 
+    pub fn with_hub_mirror(mut self, on: bool) -> Self {
+        self.hub_mirror = on;
+        self
+    }
+
     /// dockerd's arguments (the dind entrypoint passes them on).
     pub(crate) fn dockerd_flags(&self) -> Vec<String> {
         self.dns.iter().map(|ip| format!("--dns={ip}")).chain(self.extra_flags.iter().cloned()).collect()
@@ -128,12 +137,19 @@ impl DaemonOptions {
 
     /// `/etc/docker/daemon.json`: the image store is always said explicitly,
     /// so an engine whose default differs (29 turns it on) still matches
-    /// the matrix cell.
-    pub(crate) fn daemon_json(&self) -> String {
-        serde_json::json!({ "features": { "containerd-snapshotter": self.containerd_store } }).to_string()
+    /// the matrix cell. With [`hub_mirror`](Self::hub_mirror), `registry`
+    /// (`host:port`, trusted through `certs.d`) is the Docker Hub mirror.
+    pub(crate) fn daemon_json(&self, registry: &str) -> String {
+        let mut json = serde_json::json!({ "features": { "containerd-snapshotter": self.containerd_store } });
+        if self.hub_mirror {
+            json["registry-mirrors"] = serde_json::json!([format!("https://{registry}")]);
+        }
+        json.to_string()
     }
 }
 
+/// Where the run's CA is added to the system roots of dockerd and the CLI.
+const RUN_CA_DIR: &str = "/etc/harness/ca";
 /// Where the dind's data lives: an anonymous volume, removed with it.
 const DATA_ROOT: &str = "/var/lib/docker";
 /// Fixed time budget for the engine's own small commands.
@@ -488,7 +504,12 @@ async fn launch(
         .with_mount(testcontainers::core::Mount::volume_mount("", DATA_ROOT))
         .with_host(registry.hostname(), Host::Addr(registry.bridge_ip()))
         .with_copy_to(format!("/etc/docker/certs.d/{}/ca.crt", registry.name()), registry.ca_pem().as_bytes().to_vec())
-        .with_copy_to("/etc/docker/daemon.json", opts.daemon_json().into_bytes())
+        // 28.5's BuildKit ignores certs.d for a registry mirror and checks it
+        // against the system roots: add the run's CA to Go's (the default
+        // bundle in /etc/ssl/certs still loads).
+        .with_copy_to(format!("{RUN_CA_DIR}/run-ca.crt"), registry.ca_pem().as_bytes().to_vec())
+        .with_env_var("SSL_CERT_DIR", format!("/etc/ssl/certs:{RUN_CA_DIR}"))
+        .with_copy_to("/etc/docker/daemon.json", opts.daemon_json(registry.name()).into_bytes())
         .with_startup_timeout(Duration::from_secs(60))
         .with_host_config_modifier(move |hc| apply_rights(rights, hc));
     match request.start().await {
@@ -657,8 +678,14 @@ mod tests {
             .with_dns(["10.0.0.53".parse().unwrap()])
             .with_extra_flags(["--debug"]);
         assert_eq!(opts.dockerd_flags(), ["--dns=10.0.0.53", "--debug"]);
-        assert_eq!(opts.daemon_json(), r#"{"features":{"containerd-snapshotter":true}}"#);
-        assert_eq!(DaemonOptions::default().daemon_json(), r#"{"features":{"containerd-snapshotter":false}}"#);
+        assert_eq!(
+            opts.daemon_json("r.test:5000"),
+            r#"{"features":{"containerd-snapshotter":true},"registry-mirrors":["https://r.test:5000"]}"#
+        );
+        assert_eq!(
+            DaemonOptions::default().with_hub_mirror(false).daemon_json("r.test:5000"),
+            r#"{"features":{"containerd-snapshotter":false}}"#
+        );
     }
 
     #[test]

@@ -13,7 +13,8 @@
 //! Files, one job each: [`tls`] (CA and server certificate), [`registry`],
 //! [`dind`] (settings, start, privileged fallback), [`exec`] (streamed exec
 //! with timeout), [`facts`] (versions, layers, history), [`context`] (tar
-//! upload), [`cleanup`] (labels, leftovers), [`docker`] (client, test guard).
+//! upload), [`cleanup`] (labels, leftovers), [`docker`] (client, test guard),
+//! [`base_images`] (the images Dockerfiles need: sources and seeding).
 //!
 //! Measured on the project's 2-CPU machine (privileged refused, so the
 //! capability fallback; other builds running alongside), with
@@ -23,6 +24,7 @@
 //! seeding the 199 MB runtime base into the registry takes 8.5 to 19 s (the
 //! host daemon compresses every layer), once per run.
 
+mod base_images;
 mod cleanup;
 mod context;
 mod dind;
@@ -33,6 +35,10 @@ mod facts;
 mod registry;
 mod tls;
 
+pub use base_images::{
+    mirror_honoured, needed_images, plan_provisions, rewrites_for, seed_provisions, stand_ins, BaseImageError,
+    MissingImage, Needed, Provision, Route, Source,
+};
 pub use cleanup::{existing_volumes, leftovers, sweep, Leftovers, RunLabel, ROLE_LABEL, RUN_LABEL};
 pub use dind::{nameservers, Daemon, DaemonOptions, Rights};
 pub use docker::{pull_to_host, require_docker, require_images, SKIP_ENV};

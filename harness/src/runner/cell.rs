@@ -51,8 +51,10 @@ async fn run_jobs(
     events: &Events,
     jobs: &mut Vec<JobReport>,
 ) -> Result<(), RunError> {
+    let rewrites = shared.rewrites(&opts.engine.version, scenario.daemon.containerd_snapshotter);
     let workspace = Workspace::create(&opts.root, scenario)
-        .map_err(|source| RunError::Workspace { fixture: scenario.fixture.clone(), source })?;
+        .map_err(|source| RunError::Workspace { fixture: scenario.fixture.clone(), source })?
+        .with_rewrites(rewrites, scenario);
     let mut runner = JobRunner::new(opts, shared, events, workspace, &plan.dockerfiles, scenario);
     let mut outcome = Ok(());
     for job in &plan.jobs {

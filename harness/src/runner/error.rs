@@ -10,7 +10,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::EngineError;
+use crate::engine::{BaseImageError, EngineError};
+use crate::fsutil::ContextError;
 
 /// An error that ended a run (one cell) early.
 #[derive(Debug, thiserror::Error)]
@@ -22,8 +23,13 @@ pub enum RunError {
     Workspace {
         fixture: String,
         #[source]
-        source: std::io::Error,
+        source: ContextError,
     },
+
+    /// A base image the Dockerfiles name that no path provides, found
+    /// before any job starts.
+    #[error(transparent)]
+    BaseImages(#[from] BaseImageError),
 
     #[error("failed to write `{}`", path.display())]
     Output {
@@ -61,7 +67,9 @@ pub enum ErrorKind {
 impl RunError {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::Engine(e) => engine_kind(e),
+            Self::Engine(e) | Self::BaseImages(BaseImageError::Engine(e)) => engine_kind(e),
+            Self::BaseImages(BaseImageError::Missing(_)) => ErrorKind::ImageMissing,
+            Self::BaseImages(BaseImageError::Dockerfile { .. }) => ErrorKind::Io,
             Self::Workspace { .. } | Self::Output { .. } => ErrorKind::Io,
         }
     }

@@ -106,9 +106,9 @@ impl<'a> JobRunner<'a> {
     /// fails is a broken scenario, not an engine problem: its message.
     fn prepare_context(&self, job: &PlannedJob<'_>, report: &mut JobReport) -> Result<(), String> {
         for file in self.dockerfiles {
-            let path = self.workspace.path().join(&file.name);
-            std::fs::write(&path, &file.content)
-                .map_err(|e| format!("failed to write `{}` into the build context: {e}", path.display()))?;
+            self.workspace
+                .write_dockerfile(&file.name, &file.content)
+                .map_err(|e| format!("failed to write a Dockerfile into the build context: {}", chain(&e)))?;
         }
         for edit in &job.job.job.edits {
             let done = edit.apply(self.workspace.path(), &job.vars).map_err(|e| chain(&e))?;

@@ -22,6 +22,7 @@ mod shared;
 mod workspace;
 
 pub use cell::run_cell;
+pub use layers::map_layers;
 pub use error::{ErrorKind, RunError};
 pub use events::{Envelope, EventKind, Events, NoReporter, ReportError, Reporter};
 pub use matrix::{CellKey, ImageStore, RunOptions};
@@ -29,3 +30,4 @@ pub(crate) use matrix::{Matrix, MatrixSettings};
 pub use replay::replay;
 pub use result::{BuildReport, CommandReport, JobReport, RunReport, RunStatus, StepReport, REPORT_SCHEMA};
 pub use shared::Shared;
+pub use workspace::{plan_scenario_base_images, RewriteError, Workspace};

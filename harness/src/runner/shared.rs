@@ -1,19 +1,28 @@
 //! The run's registry with the base images seeded, shared by every cell of
 //! a scenario (each engine gets its own repository in it).
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use super::error::RunError;
 use super::events::{EventKind, Events};
 use super::plan::{repo_tag, RunValues};
 use crate::catalogue::{ResolvedMode, RunImages};
-use crate::engine::{pull_to_host, Credentials, Registry, RegistryOptions, RunLabel};
+use super::workspace::plan_scenario_base_images;
+use crate::dockerfile::ImageRef;
+use crate::engine::{
+    pull_to_host, rewrites_for, seed_provisions, Credentials, Provision, Registry, RegistryOptions, RunLabel,
+};
 use crate::scenario::{CommandKind, Scenario};
 
 /// A started registry holding the chef and runtime images.
 pub struct Shared {
     registry: Registry,
     values: RunValues,
+    /// Base images the Dockerfiles name verbatim (`FROM debian:…`), and
+    /// their references in the registry.
+    bases: Vec<Provision>,
+    seeded_bases: BTreeMap<ImageRef, String>,
 }
 
 impl Shared {
@@ -31,19 +40,22 @@ impl Shared {
         if let Some(credentials) = scenario_login(scenario) {
             options = options.with_auth(credentials);
         }
+        // Before any container: an image nothing provides fails here.
+        let bases = plan_scenario_base_images(scenario, images).await?;
         let started = Instant::now();
         let registry = Registry::start(&images.registry, options).await?;
         events.emit(EventKind::RegistryReady { address: registry.name().to_owned(), took: started.elapsed() });
         let seeded = async {
             let chef = seed(&registry, &images.chef, official, events).await?;
             let runtime = seed(&registry, &images.runtime, official, events).await?;
-            Ok::<_, RunError>((chef, runtime))
+            let seeded_bases = seed_provisions(&registry, &bases).await?;
+            Ok::<_, RunError>((chef, runtime, seeded_bases))
         }
         .await;
         match seeded {
-            Ok((chef, runtime)) => {
+            Ok((chef, runtime, seeded_bases)) => {
                 let values = RunValues { registry: registry.name().to_owned(), chef, runtime };
-                Ok(Self { registry, values })
+                Ok(Self { registry, values, bases, seeded_bases })
             }
             Err(e) => {
                 if let Err(stop) = registry.stop().await {
@@ -61,6 +73,12 @@ impl Shared {
     /// The values placeholders render to in this registry.
     pub(crate) fn values(&self) -> &RunValues {
         &self.values
+    }
+
+    /// The base images whose `FROM` lines must name the run's registry on
+    /// `engine` (those a Docker Hub mirror cannot serve there).
+    pub(crate) fn rewrites(&self, engine: &str, containerd_store: bool) -> BTreeMap<ImageRef, String> {
+        rewrites_for(&self.bases, &self.seeded_bases, engine, containerd_store)
     }
 
     /// Stops the registry.

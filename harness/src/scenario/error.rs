@@ -108,6 +108,10 @@ pub enum Problem {
     BadPath { path: String, inside: &'static str },
     #[error("cannot read Dockerfile `{path}`: {error}")]
     Unreadable { path: String, error: String },
+    #[error(
+        "the fixture `{path}` is not a folder ({why}): give a folder, absolute or relative to the scenario folder"
+    )]
+    BadFixture { path: String, why: String },
     #[error("`{file}` is not one of the scenario's `dockerfiles` ({known})")]
     UnknownDockerfile { file: String, known: String },
     #[error("`cache_to` needs `build = \"buildx\"`: classic `docker build` has no --cache-to")]

@@ -24,8 +24,11 @@ pub struct Scenario {
     pub description: String,
     /// Upstream reports and issues the scenario reproduces.
     pub links: Vec<String>,
-    /// Folder at the workspace root copied as the build context
-    /// (`hello-world` unless the scenario says otherwise).
+    /// The folder copied as the build context: `hello-world` (relative to
+    /// the workspace root) unless the scenario names one; a named one is
+    /// resolved at load time to an absolute path (written absolute, or
+    /// relative to the scenario folder), so `root.join(fixture)` is right
+    /// either way.
     pub fixture: String,
     /// Dockerfiles copied from the scenario folder into the context.
     pub dockerfiles: Vec<Dockerfile>,

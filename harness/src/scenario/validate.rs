@@ -91,14 +91,27 @@ impl Cx<'_> {
         Ok(value.get_ref().clone())
     }
 
+    /// An explicit fixture: any folder, absolute or relative to the
+    /// scenario folder, stored absolute (so joining it to the workspace root
+    /// leaves it as it is).
+    fn fixture(&self, value: &Spanned<String>, dir: &Path) -> Checked<String> {
+        let written = Path::new(value.get_ref());
+        let bad = |why: String| {
+            self.invalid(&value.span(), "fixture", Problem::BadFixture { path: value.get_ref().clone(), why })
+        };
+        if value.get_ref().is_empty() {
+            return Err(bad("it is empty".into()));
+        }
+        let path = dir.join(written).canonicalize().map_err(|e| bad(e.to_string()))?;
+        if !path.is_dir() {
+            return Err(bad(format!("`{}` is a file", path.display())));
+        }
+        Ok(path.to_string_lossy().into_owned())
+    }
+
     pub fn scenario(&self, raw: RawScenario, name: String, dir: &Path) -> Checked<Scenario> {
         let fixture = match &raw.fixture {
-            // Any folder: absolute, or relative (the user's repository next
-            // to an imported scenario is `../..`-style).
-            Some(f) if f.get_ref().trim().is_empty() => {
-                return Err(self.invalid(&f.span(), "fixture", Problem::Empty { key: "fixture" }))
-            }
-            Some(f) => f.get_ref().clone(),
+            Some(f) => self.fixture(f, dir)?,
             None => DEFAULT_FIXTURE.to_owned(),
         };
         let dockerfiles = self.dockerfiles(raw.dockerfiles.as_deref(), dir)?;

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use harness::progress::Outcome;
 use harness::runner::{RunReport, RunStatus};
-use harness::scenario::{LayerCompare, Status};
+use harness::evidence::LayerCompare;
+use harness::scenario::Status;
 
 pub const BUG: &str = "https://github.com/moby/buildkit/issues/2274";
 
@@ -54,6 +55,7 @@ pub fn sample_matrix() -> Vec<RunReport> {
     let mut error = on_engine(&mount, "28.5.2");
     error.jobs.truncate(1);
     error.status = RunStatus::Error {
+        error_kind: harness::runner::ErrorKind::DaemonNotReady,
         message: "job 2: the dind daemon (harness/dind:28.5.2) did not answer `docker info` within 60 s".into(),
     };
 
