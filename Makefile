@@ -11,7 +11,7 @@ CARGO ?= cargo
 HARNESS = $(CARGO) run --quiet -p harness --
 ENGINE_FLAG = $(if $(ENGINE),--engine $(ENGINE),)
 
-.PHONY: demo test test-tools docker images images-if-local scenarios lint bench clean-docker
+.PHONY: demo test test-slow test-tools docker images images-if-local scenarios lint bench clean-docker
 
 demo: docker images-if-local
 	$(HARNESS) run $(SCENARIO) $(ENGINE_FLAG) --images $(IMAGES)
@@ -22,6 +22,11 @@ test: docker images-if-local test-tools
 # Chromium, xmllint and check-jsonschema for the report and CI-file tests.
 test-tools:
 	@ci/test-tools
+
+# The slow Docker tests kept out of `make test` (reproduction packs run end
+# to end, cache-record recording): about 25 min on 2 cores.
+test-slow: docker images-if-local test-tools
+	$(CARGO) test -p harness -- --ignored
 
 # Start a Docker daemon when none answers (root on Debian), else do nothing.
 docker:

@@ -36,6 +36,7 @@ enum Mode {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "slow (about 5 min on 2 cores): `make test-slow`"]
 async fn inline_26_1_records_per_job() {
     record("26.1.5", Mode::Inline, false, 3).await;
 }

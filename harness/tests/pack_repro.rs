@@ -152,6 +152,7 @@ async fn check(name: &str, jobs: Option<u32>, expected_exit: i32) -> Option<Vec<
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "slow (about 10 min on 2 cores): `make test-slow`"]
 async fn ci_inline_cache_pack_shows_the_alternation_like_the_harness() {
     // Three jobs are the fewest that show the bug; the harness and the pack
     // must both see cook executed, cached, executed on 26.1.5.
@@ -161,6 +162,7 @@ async fn ci_inline_cache_pack_shows_the_alternation_like_the_harness() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "slow (about 8 min on 2 cores): `make test-slow`"]
 async fn cache_mount_copy_pack_ships_the_stale_binary_like_the_harness() {
     let Some(outcomes) = check("cache-mount-copy", None, 0).await else { return };
     let copy: Vec<&str> = outcomes.iter().filter(|o| o.2.starts_with("COPY")).map(|o| o.3.as_str()).collect();
