@@ -221,3 +221,23 @@ fn a_dependency_that_really_changed() {
     assert!(f.evidence.iter().any(|c| c.file.ends_with("job3.log") && c.text.contains("itoa")), "{:?}", f.evidence);
     assert!(!d.has(Pattern::InlineCacheAlternation), "new dependencies are a real change, not the alternation");
 }
+
+#[test]
+fn the_harness_run_of_dependency_change_names_the_changed_recipe() {
+    let names: Vec<String> = (1..=3).map(|j| format!("runs/dependency-change-26.1.5/job-{j}/01-app.log")).collect();
+    let d = run(&names.iter().map(String::as_str).collect::<Vec<_>>());
+    let f = finding(&d, Pattern::DependenciesChanged);
+    assert!(f.summary.contains("itoa"), "the new dependency is named: {}", f.summary);
+    assert!(f.evidence.iter().any(|c| c.file.contains("job-3")), "the miss is job 3's");
+    assert!(!d.has(Pattern::InlineCacheAlternation) && !d.has(Pattern::Unknown), "{:?}", patterns(&d));
+}
+
+#[test]
+fn the_harness_run_of_ci_registry_cache_max_shows_remote_hits() {
+    let names: Vec<String> =
+        (1..=4).map(|j| format!("runs/ci-registry-cache-max-26.1.5/job-{j}/01-builder.log")).collect();
+    let d = run(&names.iter().map(String::as_str).collect::<Vec<_>>());
+    let f = finding(&d, Pattern::RemoteHitAsDone);
+    assert!(f.summary.contains("RUN cargo chef cook"), "{}", f.summary);
+    assert!(!d.has(Pattern::InlineCacheAlternation) && !d.has(Pattern::Unknown), "{:?}", patterns(&d));
+}
