@@ -79,3 +79,33 @@ fn check_plan_prints_the_command_lines_without_docker() {
         ))
         .stderr(predicate::str::contains("ci-inline-cache: ok (4 jobs)"));
 }
+
+/// `make test` checks every shipped scenario and plans it on every stand-in
+/// engine, without Docker: a scenario that no longer loads or plans fails
+/// here before any long run.
+#[test]
+fn check_plans_every_shipped_scenario_on_every_stand_in_engine() {
+    let root = harness::catalogue::workspace_root();
+    let mut shipped: Vec<String> = std::fs::read_dir(root.join("scenarios"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("scenario.toml").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    shipped.sort();
+    assert!(shipped.len() >= 6, "shipped scenarios: {shipped:?}");
+    let output = cargo_bin_cmd!("harness")
+        .args(["check", "--plan", "--engine", "20.10.24", "--engine", "26.1.5", "--engine", "28.5.2"])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for name in &shipped {
+        assert!(stderr.contains(&format!("{name}: ok (")), "{name} not checked:\n{stderr}");
+        for engine in ["20.10.24", "26.1.5", "28.5.2"] {
+            assert!(stdout.contains(&format!("plan: {name} on engine {engine}")), "{name} not planned on {engine}");
+        }
+    }
+}
