@@ -92,8 +92,12 @@ async fn second_fresh_daemon_reuses_the_first_ones_inline_cache(#[case] version:
                 copy.outcome
             );
         } else {
-            assert_eq!(run.outcome, Outcome::Cached, "[{version}] job 2 RUN step:\n{text}");
-            assert_eq!(copy.outcome, Outcome::Cached, "[{version}] job 2 COPY step:\n{text}");
+            // From the imported inline cache: CACHED, and `pulling sha256:`
+            // lines first where BuildKit fetches the layers (to export them),
+            // which the parser reads as a remote hit.
+            let reused = |o: Outcome| matches!(o, Outcome::Cached | Outcome::Remote);
+            assert!(reused(run.outcome), "[{version}] job 2 RUN step {:?}:\n{text}", run.outcome);
+            assert!(reused(copy.outcome), "[{version}] job 2 COPY step {:?}:\n{text}", copy.outcome);
         }
         assert_eq!(text.contains("built-42"), job == 1, "the RUN step printed only in job 1");
 
