@@ -241,3 +241,17 @@ fn the_harness_run_of_ci_registry_cache_max_shows_remote_hits() {
     assert!(f.summary.contains("RUN cargo chef cook"), "{}", f.summary);
     assert!(!d.has(Pattern::InlineCacheAlternation) && !d.has(Pattern::Unknown), "{:?}", patterns(&d));
 }
+
+#[test]
+fn the_harness_run_of_ci_inline_cache_on_28_5_alternates() {
+    let names: Vec<String> = (1..=4)
+        .flat_map(|j| {
+            ["05-chef", "06-planner", "07-builder"].map(|b| format!("runs/ci-inline-cache-28.5.2/job-{j}/{b}.log"))
+        })
+        .collect();
+    let d = run(&names.iter().map(String::as_str).collect::<Vec<_>>());
+    let f = finding(&d, Pattern::InlineCacheAlternation);
+    assert_eq!(f.target.as_deref(), Some("builder"));
+    assert!(f.summary.contains("miss, hit, miss, hit"), "{}", f.summary);
+    assert!(!d.has(Pattern::Unknown), "{:?}", patterns(&d));
+}
