@@ -2,9 +2,9 @@
 //! maps its result to the documented exit codes. Only this module uses
 //! `anyhow`; the library returns typed errors.
 
-mod diagnose;
-mod check;
 mod cache;
+mod check;
+mod diagnose;
 mod exit;
 mod images;
 mod import;

@@ -11,8 +11,8 @@ use std::fmt::Write as _;
 
 use super::cell::{findings, CellState, FindingKind};
 use super::matrix::Matrix;
-use crate::runner::{JobReport, RunReport, StepReport};
 use crate::evidence::LayerCompare;
+use crate::runner::{JobReport, RunReport, StepReport};
 use crate::scenario::{Status, Verdict};
 
 const STYLE: &str = include_str!("html.css");

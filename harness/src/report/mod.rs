@@ -18,10 +18,10 @@ mod terminal;
 
 pub use cell::{findings, CellState, Finding, FindingKind};
 pub use grid::render_grid;
+pub(crate) use grid::GridReporter;
 pub use html::{render_html, write_html};
+pub(crate) use json::JsonReporter;
 pub use junit::{render_junit, write_junit};
 pub use markdown::{render_markdown, render_markdown_within, write_markdown, MARKDOWN_LIMIT};
 pub use matrix::Matrix;
-pub(crate) use grid::GridReporter;
-pub(crate) use json::JsonReporter;
 pub use terminal::Terminal;

@@ -22,9 +22,9 @@ mod shared;
 mod workspace;
 
 pub use cell::run_cell;
-pub use layers::map_layers;
 pub use error::{ErrorKind, RunError};
 pub use events::{Envelope, EventKind, Events, NoReporter, ReportError, Reporter};
+pub use layers::map_layers;
 pub use matrix::{CellKey, ImageStore, RunOptions};
 pub(crate) use matrix::{Matrix, MatrixSettings};
 pub use replay::replay;

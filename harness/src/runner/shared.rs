@@ -7,8 +7,8 @@ use std::time::Instant;
 use super::error::RunError;
 use super::events::{EventKind, Events};
 use super::plan::{repo_tag, RunValues};
-use crate::catalogue::{ResolvedMode, RunImages};
 use super::workspace::plan_scenario_base_images;
+use crate::catalogue::{ResolvedMode, RunImages};
 use crate::dockerfile::ImageRef;
 use crate::engine::{
     pull_to_host, rewrites_for, seed_provisions, Credentials, Provision, Registry, RegistryOptions, RunLabel,

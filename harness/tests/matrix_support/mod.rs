@@ -8,9 +8,9 @@
 
 use std::path::{Path, PathBuf};
 
+use harness::evidence::LayerCompare;
 use harness::progress::Outcome;
 use harness::runner::{RunReport, RunStatus};
-use harness::evidence::LayerCompare;
 use harness::scenario::Status;
 
 pub const BUG: &str = "https://github.com/moby/buildkit/issues/2274";
