@@ -8,8 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::dockerignore::DockerIgnore;
 use super::files::{Entry, Tree};
+use crate::dockerignore::ContextRules;
 use super::secrets::{self, Finding, Kind, LEFT_OUT, REPLACED};
 use super::PackError;
 
@@ -28,11 +28,8 @@ pub(crate) struct Context {
 /// Reads `dir` as a pack's build context, at most `max_bytes` in total.
 pub(crate) fn collect(dir: &Path, max_bytes: u64) -> Result<Context, PackError> {
     let io = |e: std::io::Error| PackError::Io { path: dir.to_owned(), source: e };
-    let ignore = match std::fs::read_to_string(dir.join(".dockerignore")) {
-        Ok(text) => DockerIgnore::parse(&text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => DockerIgnore::default(),
-        Err(e) => return Err(io(e)),
-    };
+    // The same rules the harness's own context copy applies.
+    let ignore = ContextRules::for_dockerfiles(dir, &[])?;
     let mut all = super::files::read_dir(dir).map_err(io)?;
     all.retain(|rel, _| !SKIPPED.iter().any(|s| rel == s || rel.starts_with(&format!("{s}/"))));
     let before = all.len();

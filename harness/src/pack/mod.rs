@@ -15,7 +15,6 @@
 
 mod archive;
 mod context;
-mod dockerignore;
 mod edits;
 mod files;
 mod plan;
@@ -47,6 +46,8 @@ pub enum PackError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Ignore(#[from] crate::dockerignore::IgnoreError),
     #[error(
         "the build context `{}` is {size}, over the pack limit of {limit}; largest: {largest}. \
          Exclude build output in `.dockerignore`, or raise the limit with --max-context-mb",
