@@ -67,18 +67,22 @@ fn inline_cache_alternation_on_26_1() {
     assert!(!d.has(Pattern::Unknown), "{:?}", patterns(&d));
 }
 
-#[test]
-fn the_harness_run_of_ci_inline_cache_on_26_1_alternates() {
+/// The harness's own ci-inline-cache run in `runs/<run>`: four jobs of
+/// chef, planner and builder logs; cook alternates on the builder.
+fn assert_inline_run_alternates(run_dir: &str) {
     let names: Vec<String> = (1..=4)
-        .flat_map(|j| {
-            ["05-chef", "06-planner", "07-builder"].map(|b| format!("runs/ci-inline-cache-26.1.5/job-{j}/{b}.log"))
-        })
+        .flat_map(|j| ["05-chef", "06-planner", "07-builder"].map(|b| format!("runs/{run_dir}/job-{j}/{b}.log")))
         .collect();
     let d = run(&names.iter().map(String::as_str).collect::<Vec<_>>());
     let f = finding(&d, Pattern::InlineCacheAlternation);
     assert_eq!(f.target.as_deref(), Some("builder"));
     assert!(f.summary.contains("miss, hit, miss, hit"), "{}", f.summary);
     assert!(!d.has(Pattern::Unknown), "{:?}", patterns(&d));
+}
+
+#[test]
+fn the_harness_run_of_ci_inline_cache_on_26_1_alternates() {
+    assert_inline_run_alternates("ci-inline-cache-26.1.5");
 }
 
 #[test]
@@ -244,14 +248,5 @@ fn the_harness_run_of_ci_registry_cache_max_shows_remote_hits() {
 
 #[test]
 fn the_harness_run_of_ci_inline_cache_on_28_5_alternates() {
-    let names: Vec<String> = (1..=4)
-        .flat_map(|j| {
-            ["05-chef", "06-planner", "07-builder"].map(|b| format!("runs/ci-inline-cache-28.5.2/job-{j}/{b}.log"))
-        })
-        .collect();
-    let d = run(&names.iter().map(String::as_str).collect::<Vec<_>>());
-    let f = finding(&d, Pattern::InlineCacheAlternation);
-    assert_eq!(f.target.as_deref(), Some("builder"));
-    assert!(f.summary.contains("miss, hit, miss, hit"), "{}", f.summary);
-    assert!(!d.has(Pattern::Unknown), "{:?}", patterns(&d));
+    assert_inline_run_alternates("ci-inline-cache-28.5.2");
 }
