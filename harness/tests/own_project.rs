@@ -130,8 +130,10 @@ async fn a_project_outside_the_workspace_builds_verbatim_with_cook_reused_on_the
         let build = progress::parse_path(&builder_log).unwrap().into_iter().last().unwrap();
         let cook = build.step("RUN cargo chef cook").unwrap_or_else(|| panic!("no cook step:\n{text}"));
         let app = build.step("RUN cargo build --release").unwrap_or_else(|| panic!("no build step:\n{text}"));
-        let expected_cook = if job == 1 { Outcome::Executed } else { Outcome::Cached };
-        assert_eq!(cook.outcome, expected_cook, "job {job}: cook step:\n{text}");
+        // Reused from the imported inline cache from job 2 on: CACHED, with
+        // `pulling` lines first when BuildKit fetches its layers (remote).
+        let reused = matches!(cook.outcome, Outcome::Cached | Outcome::Remote);
+        assert_eq!(reused, job > 1, "job {job}: cook step {:?}:\n{text}", cook.outcome);
         assert_eq!(app.outcome, Outcome::Executed, "job {job}: the edited app is rebuilt:\n{text}");
 
         let app_log = logs.join(format!("job-{job}-app.log"));

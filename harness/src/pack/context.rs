@@ -9,9 +9,9 @@
 use std::path::{Path, PathBuf};
 
 use super::files::{Entry, Tree};
-use crate::dockerignore::ContextRules;
 use super::secrets::{self, Finding, Kind, LEFT_OUT, REPLACED};
 use super::PackError;
+use crate::dockerignore::ContextRules;
 
 /// Folders of the fixture the harness never copies (see the runner's workspace).
 const SKIPPED: &[&str] = &["target", ".git"];

@@ -238,7 +238,7 @@ impl RawJson {
             let Some(i) = self.vertex_for(draft, l.vertex.as_deref(), line) else { continue };
             self.activate(draft, i);
             let Some(data) = l.data.as_deref().and_then(decode_base64) else { continue };
-            let extra = &mut self.extra[i];
+            let extra = extra_at(&mut self.extra, i);
             let v = &mut draft.vertices[i];
             let mut rest = &data[..];
             while let Some(nl) = memchr::memchr(b'\n', rest) {
@@ -286,7 +286,7 @@ impl RawJson {
             return;
         }
         self.activate(draft, i);
-        let extra = &mut self.extra[i];
+        let extra = extra_at(&mut self.extra, i);
         let v = &mut draft.vertices[i];
         match raw.completed {
             None => v.open = true,
@@ -328,10 +328,10 @@ impl RawJson {
         v.listed_only = true;
         // Rawjson vertices have no number until they start; index them by
         // a placeholder outside the plain range so `find` never hits them.
-        v.number = u32::MAX - self.extra.len() as u32;
+        v.number = u32::MAX - draft.vertices.len() as u32;
         let i = draft.add(v);
         self.by_digest.insert(digest.to_owned(), i);
-        self.extra.push(Extra::default());
+        extra_at(&mut self.extra, i);
         Some(i)
     }
 
@@ -437,6 +437,16 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let doy = (153 * mp + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+/// The rawjson state of vertex `i`, grown on demand: the draft's vertices
+/// also come from other readers of the same log (a plain line in a mixed
+/// log adds one), so the two lists need not grow in step.
+fn extra_at(extra: &mut Vec<Extra>, i: usize) -> &mut Extra {
+    if extra.len() <= i {
+        extra.resize_with(i + 1, Extra::default);
+    }
+    &mut extra[i]
 }
 
 #[cfg(test)]
