@@ -4,7 +4,7 @@
 //! bounded (a few output lines, a capped list of layers), so a 100 MB log
 //! costs as much memory as a small one with the same steps.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::model::{Format, Lines, Mark};
 
@@ -16,6 +16,8 @@ pub(crate) const TAIL_LINES: usize = 5;
 const MAX_LAYERS: usize = 64;
 /// Warnings kept per vertex or build.
 const MAX_WARNINGS: usize = 32;
+/// Stages remembered per build (a Dockerfile rarely has more than a few).
+const MAX_STAGES: usize = 256;
 /// Characters kept of one message or output line.
 pub(crate) const MAX_TEXT: usize = 2000;
 
@@ -98,6 +100,12 @@ impl VertexDraft {
     }
 }
 
+/// `builder/7` for `[builder 3/7] RUN …`.
+fn stage_key(name: &str) -> Option<String> {
+    let step = super::name::parse_step_name(name)?;
+    Some(format!("{}/{}", step.stage.unwrap_or(""), step.total.unwrap_or(0)))
+}
+
 fn push_unique(list: &mut Vec<String>, item: &str, max: usize) {
     let item = bounded(item);
     if list.len() < max && !list.iter().any(|x| x == item) {
@@ -126,6 +134,11 @@ pub(crate) struct BuildDraft {
     pub(crate) vertices: Vec<VertexDraft>,
     by_number: HashMap<u32, usize>,
     last_lookup: Option<(u32, usize)>,
+    /// Highest vertex number added, kept as vertices come.
+    max_number: u32,
+    /// `stage/total` of every step named so far (`builder/7`): tells two
+    /// builds running side by side apart.
+    stages: HashSet<String>,
     pub(crate) warnings: Vec<String>,
     pub(crate) error: Option<String>,
     /// The input stopped in the middle of something (a rawjson object).
@@ -149,6 +162,8 @@ impl BuildDraft {
             vertices: Vec::new(),
             by_number: HashMap::new(),
             last_lookup: None,
+            max_number: 0,
+            stages: HashSet::new(),
             warnings: Vec::new(),
             error: None,
             cut: false,
@@ -196,6 +211,8 @@ impl BuildDraft {
         let i = self.vertices.len();
         self.by_number.insert(vertex.number, i);
         self.last_lookup = Some((vertex.number, i));
+        self.max_number = self.max_number.max(vertex.number);
+        self.note_stage(&vertex.name);
         self.vertices.push(vertex);
         i
     }
@@ -249,7 +266,32 @@ impl BuildDraft {
 
     /// Highest vertex number seen so far.
     pub(crate) fn max_number(&self) -> u32 {
-        self.vertices.iter().map(|v| v.number).max().unwrap_or(0)
+        self.max_number
+    }
+
+    /// Remembers the stage of a step named `name`.
+    pub(crate) fn note_stage(&mut self, name: &str) {
+        if let Some(key) = stage_key(name) {
+            if self.stages.len() < MAX_STAGES {
+                self.stages.insert(key);
+            }
+        }
+    }
+
+    /// True when a step of the stage of `name` (same total) was seen.
+    pub(crate) fn has_stage_of(&self, name: &str) -> bool {
+        stage_key(name).is_some_and(|key| self.stages.contains(&key))
+    }
+
+    /// True once the build reached its end: it failed, or its export
+    /// (`exporting to image`, `exporting cache`) has a result. A build
+    /// that has not may still be running when another one starts.
+    pub(crate) fn reached_end(&self) -> bool {
+        self.error.is_some()
+            || self.vertices.iter().any(|v| {
+                matches!(v.marks.last(), Some(Mark::Error { .. }))
+                    || (v.name.starts_with("exporting ") && !v.marks.is_empty())
+            })
     }
 
     pub(crate) fn warn(&mut self, text: &str) {

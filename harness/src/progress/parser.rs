@@ -268,6 +268,7 @@ impl Parser {
     }
 
     fn plain_line(&mut self, number: u32, rest: &str, line: u64) {
+        let mut alongside = false;
         let new_build = match self.draft.as_mut() {
             Some(d) if d.format != Format::Plain => d.has_content(),
             // A build that printed only `[internal]` vertices and no error may
@@ -275,7 +276,13 @@ impl Parser {
             Some(d) if number == 0 => {
                 plain::builder_of(rest).is_some() && (d.builder.is_some() || d.error.is_some() || d.has_steps())
             }
-            Some(d) => plain::starts_new_build(d, number, rest),
+            Some(d) => {
+                let restarts = plain::starts_new_build(d, number, rest);
+                // Numbering restarts before this build reached its end: a
+                // second build running alongside, unless one already is.
+                alongside = restarts && self.side.is_none() && !d.reached_end();
+                restarts && !alongside
+            }
             None => false,
         };
         if new_build {
@@ -293,7 +300,10 @@ impl Parser {
             }
             return;
         }
-        if self.on_side_build(number, rest) {
+        if alongside {
+            self.on_side.insert(number);
+        }
+        if alongside || self.on_side_build(number, rest) {
             let side = self.side.get_or_insert_with(|| BuildDraft::new(Format::Plain, line));
             plain::apply(side, number, rest, line);
         } else if let Some(draft) = self.draft.as_mut() {
@@ -303,21 +313,34 @@ impl Parser {
 
     /// True when `#number rest` belongs to the build running alongside: a
     /// header naming another vertex than the current build's `#number`
-    /// (BuildKit never renames a vertex), or a later line of such a vertex.
+    /// (BuildKit never renames a vertex), the first line of a vertex that
+    /// follows the side build's numbering, or a later line of such a vertex.
     fn on_side_build(&mut self, number: u32, rest: &str) -> bool {
-        let header = match plain::read(rest) {
-            plain::Said::Text(t) if t.starts_with('[') => t,
-            _ => return self.on_side.contains(&number),
-        };
         let Some(draft) = self.draft.as_mut() else { return false };
+        let text = match plain::read(rest) {
+            plain::Said::Text(t) => Some(t),
+            _ => None,
+        };
         let main = draft.find(number).map(|i| draft.vertices[i].name.as_str());
-        let side_has_it =
-            self.side.as_mut().is_some_and(|s| s.find(number).is_some_and(|i| s.vertices[i].name == header));
-        let to_side = match main {
-            Some(name) if name == header => false,
-            _ if side_has_it => true,
-            Some(name) => name.starts_with('['),
-            None => false,
+        let to_side = match (text, main) {
+            (Some(header), Some(name)) if header.starts_with('[') => {
+                let side_has_it =
+                    self.side.as_mut().is_some_and(|s| s.find(number).is_some_and(|i| s.vertices[i].name == header));
+                name != header && (side_has_it || name.starts_with('['))
+            }
+            // A header of a number only the side build has: the side's
+            // vertex when it names it, else a new vertex of this build.
+            (Some(header), None)
+                if header.starts_with('[') && self.side.as_mut().is_some_and(|s| s.find(number).is_some()) =>
+            {
+                self.side.as_mut().is_some_and(|s| s.find(number).is_some_and(|i| s.vertices[i].name == header))
+            }
+            // A vertex new to both builds: whichever build it follows.
+            (_, None) if !self.on_side.contains(&number) => {
+                let side_new = self.side.as_mut().is_some_and(|s| s.find(number).is_none());
+                side_new && self.side.as_ref().is_some_and(|side| next_in(side, draft, number, text.unwrap_or("")))
+            }
+            _ => return self.on_side.contains(&number),
         };
         if to_side {
             self.on_side.insert(number);
@@ -403,6 +426,24 @@ impl Parser {
                 self.builds.push(finish(draft));
             }
         }
+    }
+}
+
+/// True when a vertex new to both builds running side by side belongs to
+/// `side`. BuildKit numbers a build's vertices as it first meets them but
+/// may print a later one first: a number below a build's highest fills a
+/// gap of that build (the current one first); else the new number follows
+/// the build whose highest is nearest below it. On a tie, the build that
+/// has a step of the header's stage, else the current one.
+fn next_in(side: &BuildDraft, main: &BuildDraft, number: u32, header: &str) -> bool {
+    let fills_gap = |d: &BuildDraft| d.max_number() > number;
+    match (fills_gap(main), fills_gap(side)) {
+        (true, _) => false,
+        (false, true) => true,
+        (false, false) => match side.max_number().cmp(&main.max_number()) {
+            std::cmp::Ordering::Equal => side.has_stage_of(header) && !main.has_stage_of(header),
+            order => order.is_gt(),
+        },
     }
 }
 
@@ -518,5 +559,59 @@ mod tests {
         let builds = p.finish().unwrap();
         assert_eq!(builds.len(), 2);
         assert!(builds[1].truncated);
+    }
+
+    /// Two builds whose vertex numbers restart while the first has not
+    /// exported yet: they ran side by side. The second gets ahead (#4, #5
+    /// new to both) and its vertices still follow its own numbering.
+    #[test]
+    fn a_build_restarting_before_the_first_ends_runs_alongside() {
+        let log = indoc! {r#"
+            #1 [internal] load build definition from Dockerfile
+            #1 DONE 0.0s
+            #2 [internal] load .dockerignore
+            #2 DONE 0.0s
+            #1 [internal] load build definition from Dockerfile
+            #1 DONE 0.0s
+            #2 [internal] load metadata for b
+            #2 DONE 0.0s
+            #3 [a 1/2] FROM a
+            #3 CACHED
+            #3 [b 1/2] FROM b
+            #3 CACHED
+            #4 [b 2/2] RUN make b
+            #4 0.2 built b
+            #4 DONE 0.3s
+            #4 [a 2/2] RUN make a
+            #4 CACHED
+            #5 exporting to image
+            #5 DONE 0.1s
+        "#};
+        let builds = parse_str(log).unwrap();
+        let names = |b: &Build| b.steps.iter().map(|s| (s.name(), s.outcome)).collect::<Vec<_>>();
+        assert_eq!(builds.len(), 2);
+        assert_eq!(names(&builds[0]), [("[a 1/2] FROM a".into(), Outcome::Cached), ("[a 2/2] RUN make a".into(), Outcome::Cached)]);
+        assert_eq!(names(&builds[1]), [("[b 1/2] FROM b".into(), Outcome::Cached), ("[b 2/2] RUN make b".into(), Outcome::Executed)]);
+    }
+
+    /// A build that ended (exported) and then vertex #1 again: one build
+    /// after the other, in order.
+    #[test]
+    fn a_build_restarting_after_the_export_is_the_next_build() {
+        let log = indoc! {r#"
+            #1 [internal] load build definition from Dockerfile
+            #1 DONE 0.0s
+            #2 [1/1] FROM a
+            #2 CACHED
+            #3 exporting to image
+            #3 DONE 0.0s
+            #1 [internal] load build definition from Dockerfile
+            #1 DONE 0.0s
+            #2 [1/1] FROM b
+            #2 CACHED
+        "#};
+        let builds = parse_str(log).unwrap();
+        let first_steps: Vec<_> = builds.iter().map(|b| b.steps[0].name()).collect();
+        assert_eq!(first_steps, ["[1/1] FROM a", "[1/1] FROM b"]);
     }
 }

@@ -205,12 +205,13 @@ fn apply_said(draft: &mut BuildDraft, i: usize, said: Said<'_>) {
             v.open = true;
         }
         Said::Text(t) => {
+            v.open = true;
             if v.name.is_empty() {
                 v.name = super::draft::bounded(t).to_owned();
+                draft.note_stage(t);
             } else if t != v.name {
                 v.status_lines += 1;
             }
-            v.open = true;
         }
     }
 }
