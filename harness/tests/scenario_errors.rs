@@ -65,6 +65,20 @@ mod scenario {
         load_in("demo", VALID, DOCKERFILE).2.unwrap();
     }
 
+    /// A `FROM` that downloads its base image can be expected as pulled.
+    #[test]
+    fn a_step_may_be_expected_pulled() {
+        let toml = VALID.replace("RUN cargo chef cook", "FROM").replace("\"reused\"", "\"pulled\"");
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("demo");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("scenario.toml"), toml).unwrap();
+        std::fs::write(dir.join("Dockerfile"), DOCKERFILE).unwrap();
+        let scenario = load_scenario(&dir, &catalogue()).unwrap();
+        let expect = &scenario.blocks[0].expectations[0];
+        assert_eq!(expect.expected, harness::scenario::Expected::Is(harness::progress::Outcome::Pulled));
+    }
+
     #[rstest]
     #[case::invalid_toml(
         indoc! {r#"
@@ -94,7 +108,7 @@ mod scenario {
     )]
     #[case::unknown_outcome(
         &VALID.replace("\"reused\"", "\"cachd\""),
-        "at `job[0].expect[0].outcome`: unknown variant `cachd`, expected one of `cached`, `remote`, `reused`, `executed`, `executed?`, `error`, `canceled`, `absent`",
+        "at `job[0].expect[0].outcome`: unknown variant `cachd`, expected one of `cached`, `remote`, `reused`, `pulled`, `executed`, `executed?`, `error`, `canceled`, `absent`",
         10, 11, "job[0].expect[0].outcome"
     )]
     #[case::unknown_daemon_mode(

@@ -111,6 +111,8 @@ mod scenario {
     #[case::cached_is_reused(Expected::Reused, vec![], "26.1.5", 2, Outcome::Cached, None, Status::Pass, Some(Outcome::Cached), "")]
     #[case::remote_is_reused(Expected::Reused, vec![], "26.1.5", 2, Outcome::Remote, None, Status::Pass, Some(Outcome::Remote), "")]
     #[case::executed_is_not_reused(Expected::Reused, vec![], "26.1.5", 2, Outcome::Executed, None, Status::Fail, Some(Outcome::Executed), "")]
+    #[case::pulled_is_not_reused(Expected::Reused, vec![], "26.1.5", 2, Outcome::Pulled, None, Status::Fail, Some(Outcome::Pulled), "")]
+    #[case::pulled_as_expected(Expected::Is(Outcome::Pulled), vec![], "26.1.5", 2, Outcome::Pulled, None, Status::Pass, Some(Outcome::Pulled), "")]
     #[case::cached_is_not_remote(Expected::Is(Outcome::Remote), vec![], "26.1.5", 2, Outcome::Cached, None, Status::Fail, Some(Outcome::Cached), "")]
     #[case::done_with_the_same_layer_is_reused(
         Expected::Reused, vec![], "28.5.2", 2, Outcome::ExecutedUnsure, Some(LayerCompare::Same),

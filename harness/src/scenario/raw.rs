@@ -159,6 +159,8 @@ pub(crate) enum RawExpected {
     Remote,
     #[serde(rename = "reused")]
     Reused,
+    #[serde(rename = "pulled")]
+    Pulled,
     #[serde(rename = "executed")]
     Executed,
     #[serde(rename = "executed?")]

@@ -558,6 +558,7 @@ fn expected(raw: RawExpected) -> Expected {
         RawExpected::Reused => Expected::Reused,
         RawExpected::Cached => Expected::Is(Outcome::Cached),
         RawExpected::Remote => Expected::Is(Outcome::Remote),
+        RawExpected::Pulled => Expected::Is(Outcome::Pulled),
         RawExpected::Executed => Expected::Is(Outcome::Executed),
         RawExpected::ExecutedUnsure => Expected::Is(Outcome::ExecutedUnsure),
         RawExpected::Error => Expected::Is(Outcome::Error),
