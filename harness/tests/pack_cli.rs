@@ -94,3 +94,52 @@ fn readme_of_the_first_seed() {
     let readme = std::fs::read_to_string(out.join("README.md")).unwrap();
     insta::assert_snapshot!(readme);
 }
+
+/// One shell function of `repro_lib.sh`, from its `name() {` line to the
+/// closing `}` at the start of a line.
+fn shell_function(lib: &str, name: &str) -> String {
+    let start = lib.find(&format!("\n{name}() {{")).unwrap_or_else(|| panic!("no {name} in repro_lib.sh"));
+    let body = &lib[start + 1..];
+    let end = body.find("\n}\n").unwrap() + 3;
+    body[..end].to_owned()
+}
+
+/// `repro.sh` judges each asserted step from the job's recorded plain log
+/// as the harness does: a registry-cache hit printed DONE (layers moved, no
+/// process output) is `remote`, CACHED is `cached`, output is `executed`.
+#[rstest::rstest]
+#[case::registry_cache_hit_printed_done("ci-registry-cache-max-26.1.5/job-2/01-builder.log", "builder", "RUN cargo chef cook", "remote")]
+#[case::inline_cache_hit("ci-inline-cache-26.1.5/job-2/07-builder.log", "builder", "RUN cargo chef cook", "cached")]
+#[case::inline_cache_miss("ci-inline-cache-26.1.5/job-3/07-builder.log", "builder", "RUN cargo chef cook", "executed")]
+#[case::compiled("ci-registry-cache-max-26.1.5/job-2/01-builder.log", "builder", "RUN cargo build", "executed")]
+#[case::not_in_the_log("ci-inline-cache-26.1.5/job-2/07-builder.log", "builder", "RUN make", "absent")]
+fn repro_sh_reads_step_outcomes_like_the_harness(
+    #[case] log: &str,
+    #[case] stage: &str,
+    #[case] step: &str,
+    #[case] want: &str,
+) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lib = std::fs::read_to_string(root.join("src/pack/repro_lib.sh")).unwrap();
+    let script = format!("{}\nstep_outcome \"$1\" \"$2\" \"$3\"\n", shell_function(&lib, "step_outcome"));
+    let log = root.join("tests/fixtures/runs").join(log);
+    let out = Process::new("sh").arg("-c").arg(&script).arg("sh").arg(&log).arg(stage).arg(step).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), want);
+}
+
+/// `reused` accepts cached and remote; other expectations are exact.
+#[rstest::rstest]
+#[case("reused", "cached", true)]
+#[case("reused", "remote", true)]
+#[case("reused", "executed", false)]
+#[case("remote", "cached", false)]
+#[case("executed?", "executed", true)]
+#[case("cached", "cached", true)]
+fn repro_sh_matches_outcomes(#[case] expected: &str, #[case] observed: &str, #[case] holds: bool) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lib = std::fs::read_to_string(root.join("src/pack/repro_lib.sh")).unwrap();
+    let script = format!("{}\noutcome_matches \"$1\" \"$2\"\n", shell_function(&lib, "outcome_matches"));
+    let status = Process::new("sh").arg("-c").arg(&script).arg("sh").arg(expected).arg(observed).status().unwrap();
+    assert_eq!(status.success(), holds, "expected {expected}, observed {observed}");
+}
