@@ -108,7 +108,12 @@ fn shell_function(lib: &str, name: &str) -> String {
 /// as the harness does: a registry-cache hit printed DONE (layers moved, no
 /// process output) is `remote`, CACHED is `cached`, output is `executed`.
 #[rstest::rstest]
-#[case::registry_cache_hit_printed_done("ci-registry-cache-max-26.1.5/job-2/01-builder.log", "builder", "RUN cargo chef cook", "remote")]
+#[case::registry_cache_hit_printed_done(
+    "ci-registry-cache-max-26.1.5/job-2/01-builder.log",
+    "builder",
+    "RUN cargo chef cook",
+    "remote"
+)]
 #[case::inline_cache_hit("ci-inline-cache-26.1.5/job-2/07-builder.log", "builder", "RUN cargo chef cook", "cached")]
 #[case::inline_cache_miss("ci-inline-cache-26.1.5/job-3/07-builder.log", "builder", "RUN cargo chef cook", "executed")]
 #[case::compiled("ci-registry-cache-max-26.1.5/job-2/01-builder.log", "builder", "RUN cargo build", "executed")]

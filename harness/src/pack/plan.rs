@@ -1,15 +1,14 @@
 //! The pack's job plan: what `repro.sh` runs, rendered once from the
 //! scenario for one engine, with every placeholder replaced.
 //!
-//! [`pack_plan`] is the one seam between a pack and the scenario model. It
-//! builds the plan from [`Scenario::jobs`], the scenario's renderers and its
-//! expectations as they exist today; when the runner's own job plan lands,
-//! only this function's body should change.
+//! [`pack_plan`] is the one seam between a pack and the runner: it takes the
+//! runner's job plan ([`Plan`]), so a pack runs exactly the command lines
+//! the harness runs.
 
 use crate::catalogue::EngineEntry;
-use crate::scenario::{
-    CommandKind, DaemonMode, Edit, EditAction, ExpandedJob, Expected, OverrideAction, Scenario, Template, Vars,
-};
+pub(crate) use crate::runner::plan::repo_tag;
+use crate::runner::plan::{Plan, PlannedEdit, PlannedExpectation, PlannedJob, RunValues};
+use crate::scenario::{DaemonMode, Edit, EditAction, Expected, Scenario, Template};
 
 /// The values placeholders take in a pack: fixed at pack time, so the
 /// Dockerfiles and commands in the pack are plain text.
@@ -34,22 +33,6 @@ pub(crate) struct BaseImage {
 impl BaseImage {
     pub(crate) fn new(official: &str) -> Self {
         Self { official: official.to_owned(), repo_tag: repo_tag(official) }
-    }
-}
-
-impl PackValues {
-    /// The Dockerfiles' `{chef}`/`{runtime}`: the official names, pulled
-    /// through the registry as the harness does.
-    fn vars(&self, scenario: &Scenario, engine: &str, job: u32) -> Vars {
-        Vars {
-            registry: self.registry.clone(),
-            job,
-            image: format!("{}/{}/{engine}", self.registry, scenario.name),
-            scenario: scenario.name.clone(),
-            engine: engine.to_owned(),
-            chef: format!("{}/{}", self.registry, self.chef.repo_tag),
-            runtime: format!("{}/{}", self.registry, self.runtime.repo_tag),
-        }
     }
 }
 
@@ -125,112 +108,96 @@ pub(crate) struct KnownBug {
     pub link: String,
 }
 
-/// The plan for `scenario` on `engine`, placeholders rendered with `values`.
+/// The plan for `scenario` on `engine`, placeholders rendered with `values`:
+/// the runner's own job plan (the command lines the harness runs), in the
+/// shape `repro.sh` and the pack's README need.
 pub(crate) fn pack_plan(scenario: &Scenario, engine: &EngineEntry, values: &PackValues) -> PackPlan {
-    let any = values.vars(scenario, &engine.version, 1);
+    let run_values = RunValues {
+        registry: values.registry.clone(),
+        chef: format!("{}/{}", values.registry, values.chef.repo_tag),
+        runtime: format!("{}/{}", values.registry, values.runtime.repo_tag),
+    };
+    let plan = Plan::build(scenario, engine, run_values, None);
     PackPlan {
-        scenario: scenario.name.clone(),
-        engine: engine.version.clone(),
+        scenario: plan.scenario,
+        engine: plan.engine,
         dind_image: engine.official.clone(),
         containerd_store: scenario.daemon.containerd_snapshotter,
-        unsupported: scenario.unsupported_reason(engine),
-        dockerfiles: scenario.dockerfiles.iter().map(|d| (d.name.clone(), d.render(&any))).collect(),
-        jobs: scenario.jobs().map(|job| job_plan(scenario, &engine.version, values, &job)).collect(),
+        unsupported: plan.unsupported,
+        dockerfiles: plan.dockerfiles.into_iter().map(|d| (d.name, d.content)).collect(),
+        jobs: plan.jobs.iter().map(job_plan).collect(),
     }
 }
 
-fn job_plan(scenario: &Scenario, engine: &str, values: &PackValues, job: &ExpandedJob<'_>) -> JobPlan {
-    let vars = values.vars(scenario, engine, job.number);
+fn job_plan(job: &PlannedJob<'_>) -> JobPlan {
     let commands: Vec<CommandPlan> = job
-        .job
         .commands
         .iter()
-        .enumerate()
-        .map(|(k, command)| {
-            let rendered = command.render(&vars);
-            let slug = rendered.build_id.clone().unwrap_or_else(|| command_slug(&command.kind).to_owned());
-            CommandPlan {
-                log: format!("{:02}-{slug}.log", k + 1),
-                script: rendered.script,
-                build_id: rendered.build_id,
-                may_fail: rendered.may_fail,
-            }
+        .map(|c| CommandPlan {
+            script: c.rendered.script.clone(),
+            log: c.log.clone(),
+            build_id: c.rendered.build_id.clone(),
+            may_fail: c.rendered.may_fail,
         })
         .collect();
     let runs = job
+        .job
         .runs()
         .map(|check| RunPlan {
-            script: check.render(&vars).script,
-            contains: check.stdout_contains.as_ref().map(|t| t.render(&vars)),
-            not_contains: check.stdout_not_contains.as_ref().map(|t| t.render(&vars)),
+            script: check.render(&job.vars).script,
+            contains: check.stdout_contains.as_ref().map(|t| t.render(&job.vars)),
+            not_contains: check.stdout_not_contains.as_ref().map(|t| t.render(&job.vars)),
             exit_code: check.exit_code,
         })
         .collect();
+    // The plan's expectations follow the scenario's, one for one.
     let checks = job
+        .job
         .expectations()
-        .map(|e| {
-            let (expected, known_bug, unsupported) = match e.override_for(engine, job.number).map(|o| &o.action) {
-                None => (e.expected, None, None),
-                Some(OverrideAction::Unsupported(why)) => (e.expected, None, Some(why.clone())),
-                Some(OverrideAction::Outcome { expected, known_bug: None }) => (*expected, None, None),
-                Some(OverrideAction::Outcome { expected, known_bug: Some(link) }) => {
-                    (e.expected, Some(KnownBug { outcome: *expected, link: link.clone() }), None)
-                }
-            };
-            let log = commands.iter().find(|c| c.build_id.as_deref() == Some(e.build.as_str())).map(|c| c.log.clone());
-            StepCheck {
-                build: e.build.clone(),
-                log,
-                stage: e.stage.clone(),
-                step: e.step.clone(),
-                expected,
-                known_bug,
-                unsupported,
-            }
-        })
+        .zip(&job.expectations)
+        .map(|(e, planned)| step_check(e.expected, planned, &commands))
         .collect();
     JobPlan {
         number: job.number,
-        name: job.job.name.clone(),
-        fresh: job.daemon() == DaemonMode::Fresh,
-        edits: job.job.edits.iter().map(|edit| literal_edit(edit, &vars)).collect(),
+        name: job.name.clone(),
+        fresh: job.daemon == DaemonMode::Fresh,
+        edits: job.edits.iter().map(literal_edit).collect(),
         commands,
         runs,
         checks,
     }
 }
 
-/// The edit with its text rendered, so it applies the same with any vars.
-fn literal_edit(edit: &Edit, vars: &Vars) -> Edit {
-    let lit = |t: &Template| Template::literal(&t.render(vars));
-    let action = match &edit.action {
-        EditAction::Append(text) => EditAction::Append(lit(text)),
-        EditAction::Replace { find, with } => EditAction::Replace { find: lit(find), with: lit(with) },
-        EditAction::Write { content, executable } => {
-            EditAction::Write { content: lit(content), executable: *executable }
+/// A step check: the correct behaviour, and the bug's outcome beside it.
+/// The runner's plan puts a known bug's outcome in `expected` (what the
+/// engine shows); the pack keeps the scenario's as the correct one.
+fn step_check(correct: Expected, planned: &PlannedExpectation, commands: &[CommandPlan]) -> StepCheck {
+    let known_bug = planned.known_bug.as_ref().map(|link| KnownBug { outcome: planned.expected, link: link.clone() });
+    let expected = if known_bug.is_some() { correct } else { planned.expected };
+    let log = commands.iter().find(|c| c.build_id.as_deref() == Some(planned.build.as_str())).map(|c| c.log.clone());
+    StepCheck {
+        build: planned.build.clone(),
+        log,
+        stage: planned.stage.clone(),
+        step: planned.step.clone(),
+        expected,
+        known_bug,
+        unsupported: planned.unsupported.clone(),
+    }
+}
+
+/// The plan's rendered edit as a scenario edit with literal text, so it
+/// applies the same with any vars.
+fn literal_edit(edit: &PlannedEdit) -> Edit {
+    let lit = |t: &str| Template::literal(t);
+    let (file, action) = match edit {
+        PlannedEdit::Append { file, text } => (file, EditAction::Append(lit(text))),
+        PlannedEdit::Replace { file, find, with } => (file, EditAction::Replace { find: lit(find), with: lit(with) }),
+        PlannedEdit::Write { file, content, executable } => {
+            (file, EditAction::Write { content: lit(content), executable: *executable })
         }
     };
-    Edit { file: edit.file.clone(), action }
-}
-
-/// The harness's log names: the build id, else the verb.
-fn command_slug(kind: &CommandKind) -> &'static str {
-    match kind {
-        CommandKind::Login { .. } => "login",
-        CommandKind::Pull(_) => "pull",
-        CommandKind::Build(_) => "build",
-        CommandKind::Push(_) => "push",
-        CommandKind::Shell(_) => "shell",
-    }
-}
-
-/// `repo:tag` of an image name without its registry host, as the harness
-/// seeds base images (`docker.io/library/debian:12` -> `library/debian:12`).
-pub(crate) fn repo_tag(image: &str) -> String {
-    match image.split_once('/') {
-        Some((host, rest)) if host.contains('.') || host.contains(':') || host == "localhost" => rest.to_owned(),
-        _ => image.to_owned(),
-    }
+    Edit { file: file.clone(), action }
 }
 
 #[cfg(test)]

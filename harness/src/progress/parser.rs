@@ -590,8 +590,14 @@ mod tests {
         let builds = parse_str(log).unwrap();
         let names = |b: &Build| b.steps.iter().map(|s| (s.name(), s.outcome)).collect::<Vec<_>>();
         assert_eq!(builds.len(), 2);
-        assert_eq!(names(&builds[0]), [("[a 1/2] FROM a".into(), Outcome::Cached), ("[a 2/2] RUN make a".into(), Outcome::Cached)]);
-        assert_eq!(names(&builds[1]), [("[b 1/2] FROM b".into(), Outcome::Cached), ("[b 2/2] RUN make b".into(), Outcome::Executed)]);
+        assert_eq!(
+            names(&builds[0]),
+            [("[a 1/2] FROM a".into(), Outcome::Cached), ("[a 2/2] RUN make a".into(), Outcome::Cached)]
+        );
+        assert_eq!(
+            names(&builds[1]),
+            [("[b 1/2] FROM b".into(), Outcome::Cached), ("[b 2/2] RUN make b".into(), Outcome::Executed)]
+        );
     }
 
     /// A build that ended (exported) and then vertex #1 again: one build
