@@ -186,9 +186,12 @@ job_begin() {
   mkdir -p "$job_out"
   say ""
   say "== job $1 ($2), engine $engine"
+  job_started=$(date +%s)
+  daemon_ready=0
   if [ "$3" = fresh ] || [ -z "${dind:-}" ]; then
     if [ -n "${dind:-}" ]; then docker rm -f -v "$dind" >/dev/null 2>&1 || true; fi
     start_dind "$engine_image" "$engine_containerd"
+    daemon_ready=$(($(date +%s) - job_started))
   fi
   docker exec "$dind" docker version >"$job_out/versions.txt" 2>&1 || true
   docker exec "$dind" docker buildx version >>"$job_out/versions.txt" 2>&1 || true
@@ -196,6 +199,13 @@ job_begin() {
   if [ -d "$pack_dir/jobs/$engine/job-$1" ]; then
     cp -R "$pack_dir/jobs/$engine/job-$1/." "$work/"
   fi
+}
+
+# Ends the job: its wall time (and its daemon's start) to timings.tsv.
+job_end() {
+  took=$(($(date +%s) - job_started))
+  say "   job $job took $took s (daemon ready after $daemon_ready s)"
+  printf '%s\t%s\t%s\t%s\n' "$engine" "$job" "$took" "$daemon_ready" >>"$REPRO_OUT/timings.tsv"
 }
 
 # Copies the build context into the daemon, as it is after this job's edits.

@@ -52,6 +52,7 @@ pub(crate) fn render(
     s.push_str(LIBRARY);
     s.push_str("\n# ---- the pipeline\n\nmkdir -p \"$REPRO_OUT\" || die \"cannot create $REPRO_OUT\"\n");
     s.push_str("printf 'engine\\tjob\\tbuild\\tstage\\tstep\\tobserved\\tverdict\\n' >\"$REPRO_OUT/results.tsv\"\n");
+    s.push_str("printf 'engine\\tjob\\tseconds\\tdaemon_ready_seconds\\n' >\"$REPRO_OUT/timings.tsv\"\n");
     s.push_str("start_registry\n");
     for (var, image) in seeds(plans, values) {
         let _ = writeln!(s, "seed \"${var}\" {}", quote(&image.repo_tag));
@@ -185,6 +186,7 @@ fn job_lines(
             run.exit_code
         );
     }
+    s.push_str("  job_end\n");
 }
 
 /// The command with credential-looking values replaced.
@@ -198,7 +200,7 @@ fn clean(script: &str, place: &str, findings: &mut Vec<Finding>) -> String {
 
 const SUMMARY: &str = r#"
 say ""
-say "results: $REPRO_OUT/results.tsv; logs: $REPRO_OUT/<engine>/job-<n>/"
+say "results: $REPRO_OUT/results.tsv; times: $REPRO_OUT/timings.tsv; logs: $REPRO_OUT/<engine>/job-<n>/"
 if [ "$failures" -gt 0 ]; then
   say "result: $failures expectation(s) FAILED"
   exit 1
