@@ -7,11 +7,12 @@
 IMAGES ?= local
 ENGINE ?=
 SCENARIO ?= ci-inline-cache
+SCENARIO_OVERHEAD ?= cache-mount-copy
 CARGO ?= cargo
 HARNESS = $(CARGO) run --quiet -p harness --
 ENGINE_FLAG = $(if $(ENGINE),--engine $(ENGINE),)
 
-.PHONY: demo test test-slow test-tools docker images images-if-local scenarios lint bench clean-docker
+.PHONY: demo test test-slow test-tools docker images images-if-local scenarios lint bench bench-overhead clean-docker
 
 demo: docker images-if-local
 	$(HARNESS) run $(SCENARIO) $(ENGINE_FLAG) --images $(IMAGES)
@@ -48,6 +49,11 @@ lint:
 
 bench:
 	$(CARGO) bench -p harness
+
+# Harness vs a plain docker-CLI script per CI job, dind ready times, seeding
+# (Docker; about 15 min). SCENARIO and ENGINE pick the pipeline.
+bench-overhead: docker images-if-local
+	ci/bench-overhead $(SCENARIO_OVERHEAD) $(ENGINE)
 
 # Remove whatever a killed run left on the host daemon (labelled resources).
 clean-docker:
