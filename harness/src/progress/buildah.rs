@@ -17,15 +17,14 @@
 //! - `Error: building at STEP "…"` is `error` on the step being built.
 
 use super::detect::Verdict;
-use super::draft::BuildDraft;
+use super::draft::{BuildDraft, StepCursor};
 use super::model::Mark;
 
 /// Per-build state of the Buildah reader.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Buildah {
-    current: Option<usize>,
-    /// The step is a `RUN` with no result yet: bare lines are its output.
-    running: bool,
+    /// The step being read and whether bare lines are its output.
+    cursor: StepCursor,
     /// After `COMMIT`: `--> <id>` is the image, not a step.
     committing: bool,
     stage_name: Option<String>,
@@ -75,18 +74,11 @@ pub(crate) fn is_buildah_line(text: &str) -> bool {
 
 impl Buildah {
     pub(crate) fn in_output(&self) -> bool {
-        self.running
+        self.cursor.running
     }
 
     pub(crate) fn finish(&mut self, draft: &mut BuildDraft) {
-        self.settle(draft);
-    }
-
-    fn settle(&mut self, draft: &mut BuildDraft) {
-        if let Some(i) = self.current.take() {
-            draft.settle(i);
-        }
-        self.running = false;
+        self.cursor.settle(draft);
     }
 
     pub(crate) fn line(&mut self, draft: &mut BuildDraft, text: &str, line: u64) -> Verdict {
@@ -102,25 +94,25 @@ impl Buildah {
             return Verdict::Used;
         }
         if is_commit(text) {
-            self.settle(draft);
+            self.cursor.settle(draft);
             self.committing = true;
             return Verdict::Used;
         }
         if let Some(message) = error_line(text) {
-            draft.fail(self.current, message);
-            self.running = false;
+            draft.fail(self.cursor.current, message);
+            self.cursor.running = false;
             self.ended = true;
             return Verdict::Used;
         }
         if text.starts_with("Successfully tagged ") || is_image_digest(text) {
-            self.settle(draft);
+            self.cursor.settle(draft);
             self.ended = true;
             return Verdict::Used;
         }
-        let Some(i) = self.current else { return Verdict::Unused };
+        let Some(i) = self.cursor.current else { return Verdict::Unused };
         let v = &mut draft.vertices[i];
         v.touch(line);
-        if self.running {
+        if self.cursor.running {
             v.push_output(text);
         } else if let Some(blob) = text.strip_prefix("Copying blob ") {
             let id = blob.split_whitespace().next().unwrap_or("");
@@ -138,7 +130,7 @@ impl Buildah {
         if (first || self.ended) && draft.has_content() {
             return Verdict::NewBuild;
         }
-        self.settle(draft);
+        self.cursor.settle(draft);
         self.committing = false;
         let keyword = h.instruction.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
         if keyword == "FROM" {
@@ -151,8 +143,8 @@ impl Buildah {
             (None, None) => String::new(),
         };
         let total = h.total.map_or("?".to_owned(), |n| n.to_string());
-        self.current = Some(draft.add_step(&format!("[{label}{}/{total}] {}", h.index, h.instruction), line));
-        self.running = keyword == "RUN";
+        self.cursor.current = Some(draft.add_step(&format!("[{label}{}/{total}] {}", h.index, h.instruction), line));
+        self.cursor.running = keyword == "RUN";
         Verdict::Used
     }
 
@@ -160,12 +152,12 @@ impl Buildah {
         if self.committing {
             return;
         }
-        let Some(i) = self.current else { return };
+        let Some(i) = self.cursor.current else { return };
         if arrow.starts_with("Using cache") {
             draft.vertices[i].push_mark(Mark::Cached);
-            self.running = false;
+            self.cursor.running = false;
         } else {
-            self.settle(draft);
+            self.cursor.settle(draft);
         }
     }
 }

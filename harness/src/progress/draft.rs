@@ -113,6 +113,24 @@ fn push_unique(list: &mut Vec<String>, item: &str, max: usize) {
     }
 }
 
+/// The step a line-by-line reader (legacy, Buildah, Kaniko) is in.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StepCursor {
+    pub(crate) current: Option<usize>,
+    /// The step is running with no result yet: bare lines are its output.
+    pub(crate) running: bool,
+}
+
+impl StepCursor {
+    /// Closes the current step: a step with no result succeeded.
+    pub(crate) fn settle(&mut self, draft: &mut BuildDraft) {
+        if let Some(i) = self.current.take() {
+            draft.settle(i);
+        }
+        self.running = false;
+    }
+}
+
 /// Where [`BuildDraft::text_line`] is within BuildKit's closing text.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 enum TextMode {

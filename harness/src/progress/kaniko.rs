@@ -19,14 +19,14 @@
 use std::collections::HashSet;
 
 use super::detect::Verdict;
-use super::draft::BuildDraft;
+use super::draft::{BuildDraft, StepCursor};
 use super::model::Mark;
 
 /// Per-build state of the Kaniko reader.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Kaniko {
-    current: Option<usize>,
-    running: bool,
+    /// The step being read and whether bare lines are its output.
+    cursor: StepCursor,
     /// Lines carry `INFO[…]` prefixes: unprefixed ones are process output.
     prefixed: bool,
     stage: Option<u32>,
@@ -102,18 +102,11 @@ fn instruction_keyword(msg: &str) -> Option<&str> {
 
 impl Kaniko {
     pub(crate) fn in_output(&self) -> bool {
-        self.running
+        self.cursor.running
     }
 
     pub(crate) fn finish(&mut self, draft: &mut BuildDraft) {
-        self.settle(draft);
-    }
-
-    fn settle(&mut self, draft: &mut BuildDraft) {
-        if let Some(i) = self.current.take() {
-            draft.settle(i);
-        }
-        self.running = false;
+        self.cursor.settle(draft);
     }
 
     pub(crate) fn line(&mut self, draft: &mut BuildDraft, text: &str, line: u64) -> Verdict {
@@ -136,23 +129,23 @@ impl Kaniko {
         } else if let Some(cmd) = msg.strip_prefix("Using caching version of cmd:") {
             self.hits.insert(cmd.trim().to_owned());
         } else if msg.starts_with("Found cached layer") {
-            if let Some(i) = self.current.filter(|&i| !draft.vertices[i].marks.contains(&Mark::Cached)) {
+            if let Some(i) = self.cursor.current.filter(|&i| !draft.vertices[i].marks.contains(&Mark::Cached)) {
                 draft.vertices[i].push_mark(Mark::Cached);
             }
         } else if msg.starts_with("Running: [") || msg.starts_with("cmd: ") {
-            self.running = true;
+            self.cursor.running = true;
         } else if msg.starts_with("Taking snapshot of") {
-            self.running = false;
+            self.cursor.running = false;
         } else if let Some(err) = msg.strip_prefix("error building image: ") {
-            draft.fail(self.current, err);
-            self.running = false;
+            draft.fail(self.cursor.current, err);
+            self.cursor.running = false;
             self.ended = true;
         } else if msg.starts_with("Pushing image to ") || msg.starts_with("Skipping push") {
-            self.settle(draft);
+            self.cursor.settle(draft);
             self.ended = true;
         } else if instruction_keyword(msg).is_some() && !msg.starts_with("cmd: ") {
             self.instruction(draft, msg, line);
-        } else if let Some(i) = self.current {
+        } else if let Some(i) = self.cursor.current {
             draft.vertices[i].status_lines += 1;
         }
         Verdict::Used
@@ -161,12 +154,12 @@ impl Kaniko {
     /// An unprefixed line: process output while a step runs; without any
     /// prefixes in the log, an instruction when not running.
     fn bare(&mut self, draft: &mut BuildDraft, text: &str, line: u64) -> Verdict {
-        if !self.prefixed && !self.running && instruction_keyword(text).is_some() && draft.has_content() {
+        if !self.prefixed && !self.cursor.running && instruction_keyword(text).is_some() && draft.has_content() {
             self.instruction(draft, text.trim(), line);
             return Verdict::Used;
         }
-        match self.current {
-            Some(i) if self.running => {
+        match self.cursor.current {
+            Some(i) if self.cursor.running => {
                 draft.vertices[i].push_output(text);
                 draft.vertices[i].touch(line);
                 draft.touch(line);
@@ -177,7 +170,7 @@ impl Kaniko {
     }
 
     fn start_stage(&mut self, draft: &mut BuildDraft, image: &str, line: u64) {
-        self.settle(draft);
+        self.cursor.settle(draft);
         let stage = self.stage.map_or(0, |s| s + 1);
         self.stage = Some(stage);
         self.index = 1;
@@ -185,18 +178,18 @@ impl Kaniko {
         if self.pulled.contains(image) {
             draft.vertices[i].pull_layer(image);
         }
-        self.current = Some(i);
+        self.cursor.current = Some(i);
     }
 
     fn instruction(&mut self, draft: &mut BuildDraft, msg: &str, line: u64) {
-        self.settle(draft);
+        self.cursor.settle(draft);
         let stage = *self.stage.get_or_insert(0);
         self.index += 1;
         let i = draft.add_step(&format!("[stage-{stage} {}/?] {msg}", self.index), line);
         if self.hits.remove(msg) {
             draft.vertices[i].push_mark(Mark::Cached);
         }
-        self.current = Some(i);
+        self.cursor.current = Some(i);
     }
 }
 

@@ -16,13 +16,13 @@
 //!   like are `error` on the step being built.
 
 use super::detect::Verdict;
-use super::draft::BuildDraft;
+use super::draft::{BuildDraft, StepCursor};
 
 /// Per-build state of the legacy reader.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Legacy {
-    current: Option<usize>,
-    running: bool,
+    /// The step being read and whether bare lines are its output.
+    cursor: StepCursor,
     cached: bool,
     ended: bool,
 }
@@ -45,18 +45,11 @@ fn step_header(text: &str) -> Option<(u32, u32, &str)> {
 
 impl Legacy {
     pub(crate) fn in_output(&self) -> bool {
-        self.running
+        self.cursor.running
     }
 
     pub(crate) fn finish(&mut self, draft: &mut BuildDraft) {
-        self.settle(draft);
-    }
-
-    fn settle(&mut self, draft: &mut BuildDraft) {
-        if let Some(i) = self.current.take() {
-            draft.settle(i);
-        }
-        self.running = false;
+        self.cursor.settle(draft);
     }
 
     pub(crate) fn line(&mut self, draft: &mut BuildDraft, text: &str, line: u64) -> Verdict {
@@ -71,9 +64,9 @@ impl Legacy {
             if (index == 1 || self.ended) && draft.has_content() {
                 return Verdict::NewBuild;
             }
-            self.settle(draft);
+            self.cursor.settle(draft);
             self.cached = false;
-            self.current = Some(draft.add_step(&format!("[{index}/{total}] {instruction}"), line));
+            self.cursor.current = Some(draft.add_step(&format!("[{index}/{total}] {instruction}"), line));
             return Verdict::Used;
         }
         if !draft.has_content() {
@@ -86,25 +79,25 @@ impl Legacy {
         }
         // While a step runs, only the client's verdict ends it: the
         // process's own `ERROR:` lines are output.
-        let verdict = if self.running { command_failed(text) } else { error_line(text) };
+        let verdict = if self.cursor.running { command_failed(text) } else { error_line(text) };
         if let Some(message) = verdict {
-            draft.fail(self.current, message);
-            self.running = false;
+            draft.fail(self.cursor.current, message);
+            self.cursor.running = false;
             self.ended = true;
             return Verdict::Used;
         }
         if text.starts_with("Successfully built ") || text.starts_with("Successfully tagged ") {
-            self.settle(draft);
+            self.cursor.settle(draft);
             self.ended = true;
             return Verdict::Used;
         }
-        let Some(i) = self.current else { return Verdict::Unused };
+        let Some(i) = self.cursor.current else { return Verdict::Unused };
         let v = &mut draft.vertices[i];
         v.touch(line);
         if text.starts_with("Removing intermediate container") {
-            self.running = false;
+            self.cursor.running = false;
             v.status_lines += 1;
-        } else if self.running {
+        } else if self.cursor.running {
             v.push_output(text);
         } else if let Some(layer) = pulled_layer(text) {
             v.pull_layer(layer);
@@ -118,20 +111,20 @@ impl Legacy {
 
     /// ` ---> Using cache`, ` ---> Running in …`, ` ---> <id>`.
     fn arrow(&mut self, draft: &mut BuildDraft, arrow: &str) {
-        let Some(i) = self.current else { return };
+        let Some(i) = self.cursor.current else { return };
         let v = &mut draft.vertices[i];
         if arrow == "Using cache" {
             v.push_mark(super::model::Mark::Cached);
             self.cached = true;
         } else if arrow.starts_with("Running in ") {
-            self.running = true;
+            self.cursor.running = true;
             v.status_lines += 1;
         } else if let Some(w) = arrow.strip_prefix("[Warning] ") {
             v.warn(w);
             draft.warn(w);
         } else if is_image_id(arrow) {
-            self.running = false;
-            self.settle(draft);
+            self.cursor.running = false;
+            self.cursor.settle(draft);
         } else {
             v.status_lines += 1;
         }
