@@ -10,6 +10,7 @@ mod images;
 mod import;
 mod pack;
 mod parse;
+mod preflight;
 mod run;
 
 use clap::{Parser, Subcommand};
