@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::engine::{RunLabel, RUN_ID_ENV};
 use crate::scenario::{Scenario, MAX_JOBS};
 
 /// The longest `--timeout`: one day. A build that needs more is stuck, and
@@ -42,6 +43,8 @@ pub(crate) enum PreflightError {
         path.display()
     )]
     Fixture { scenario: String, path: PathBuf, why: String },
+    #[error("{RUN_ID_ENV}: {0}")]
+    RunId(String),
     #[error(
         "cannot write the output folder `{}` (give a writable folder with `--out DIR`)",
         path.display()
@@ -53,9 +56,11 @@ pub(crate) enum PreflightError {
     },
 }
 
-/// Checks that every scenario's fixture is a readable folder under `root`
+/// Checks [`RUN_ID_ENV`] (when set, it names the run's resources), that
+/// every scenario's fixture is a readable folder under `root`
 /// (an explicit fixture is absolute already) and that `out` can be written.
 pub(crate) fn run_inputs(root: &Path, scenarios: &[Scenario], out: &Path) -> Result<(), PreflightError> {
+    RunLabel::from_env().map_err(|e| PreflightError::RunId(e.to_string()))?;
     for scenario in scenarios {
         let path = root.join(&scenario.fixture);
         if let Err(e) = std::fs::read_dir(&path) {

@@ -6,9 +6,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 
 use super::exit::{CliError, CliResult, Exit};
-use super::preflight;
+use super::{interrupted, preflight};
 use crate::catalogue::{workspace_root, Catalogue, EngineEntry, ImageMode};
-use crate::engine::{Rights, RunLabel};
+use crate::engine::{daemon_answers, Rights, RunLabel};
 use crate::report::{GridReporter, JsonReporter, Terminal};
 use crate::runner::{Events, Matrix, MatrixSettings, RunReport, RunStatus};
 use crate::scenario::{load_all, load_scenario, Scenario};
@@ -87,8 +87,15 @@ pub fn run(args: Args) -> CliResult {
         Box::new(JsonReporter),
         Box::new(GridReporter::stdout()),
     ]);
-    let reports = runtime.block_on(matrix.run(&events));
+    runtime.block_on(daemon_answers(Duration::from_secs(10))).map_err(|e| CliError::infrastructure(anyhow::anyhow!(e)))?;
+    let reports = runtime.block_on(async {
+        interrupted::listen(&settings.label);
+        matrix.run(&events).await
+    });
     let failed = events.finish();
+    if let Some(exit) = interrupted::finish(&runtime, &settings.label) {
+        return Ok(exit);
+    }
     if reports.len() > 1 {
         print_summary(&reports);
     }

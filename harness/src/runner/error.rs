@@ -31,6 +31,10 @@ pub enum RunError {
     #[error(transparent)]
     BaseImages(#[from] BaseImageError),
 
+    /// SIGINT or SIGTERM arrived ([`super::interrupt`]).
+    #[error("interrupted during {during}")]
+    Interrupted { during: String },
+
     #[error("failed to write `{}`", path.display())]
     Output {
         path: PathBuf,
@@ -59,6 +63,8 @@ pub enum ErrorKind {
     Docker,
     /// The harness could not read or write its own files.
     Io,
+    /// SIGINT or SIGTERM stopped the run.
+    Interrupted,
     /// An error recorded before kinds were kept (old reports).
     #[default]
     Other,
@@ -71,6 +77,7 @@ impl RunError {
             Self::BaseImages(BaseImageError::Missing(_)) => ErrorKind::ImageMissing,
             Self::BaseImages(BaseImageError::Dockerfile { .. }) => ErrorKind::Io,
             Self::Workspace { .. } | Self::Output { .. } => ErrorKind::Io,
+            Self::Interrupted { .. } => ErrorKind::Interrupted,
         }
     }
 }
@@ -116,6 +123,7 @@ impl std::fmt::Display for ErrorKind {
             Self::Registry => "registry",
             Self::Docker => "docker",
             Self::Io => "io",
+            Self::Interrupted => "interrupted",
             Self::Other => "error",
         };
         f.write_str(text)

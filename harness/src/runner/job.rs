@@ -12,6 +12,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::error::{chain, RunError};
+use super::interrupt;
 use super::events::{EventKind, Events};
 use super::follow::LogFollower;
 use super::layers::map_layers;
@@ -128,7 +129,8 @@ impl<'a> JobRunner<'a> {
                 .with_containerd_store(self.containerd)
                 .with_allow_pull(self.opts.images.mode == ResolvedMode::Official)
                 .with_login(!self.logs_in);
-            let daemon = Daemon::start(&self.opts.images.dind, self.shared.registry(), options).await?;
+            let start = Daemon::start(&self.opts.images.dind, self.shared.registry(), options);
+            let daemon = interrupt::race(&format!("job {}: the start of its daemon", job.number), start).await??;
             report.daemon_ready_secs = Some(daemon.ready_after().as_secs_f64());
             self.events.emit(EventKind::DaemonReady {
                 job: job.number,
@@ -194,11 +196,15 @@ impl<'a> JobRunner<'a> {
         let daemon = self.daemon()?;
         let rendered = &command.rendered;
         self.events.emit(EventKind::CommandStarted { job, script: rendered.script.clone() });
+        if let Some(password) = &command.password {
+            daemon.write_password(&password.0).await?;
+        }
         let script = format!("cd {CONTEXT_DIR} && {}", rendered.script);
         let exec = daemon.exec(&script, &[], log, self.opts.command_timeout);
+        let during = format!("job {job}: `{}`", rendered.script);
         let outcome = match &rendered.build_id {
-            Some(id) => follow_build(exec, log, job, id, self.events).await?,
-            None => exec.await?,
+            Some(id) => interrupt::race(&during, follow_build(exec, log, job, id, self.events)).await??,
+            None => interrupt::race(&during, exec).await??,
         };
         let build = match &rendered.build_id {
             Some(id) => Some(self.observe_build(job, id, command, log, observed).await),

@@ -12,6 +12,7 @@ mod cell;
 mod error;
 mod events;
 mod follow;
+pub mod interrupt;
 mod job;
 mod layers;
 mod matrix;

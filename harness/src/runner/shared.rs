@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use super::error::RunError;
+use super::interrupt;
 use super::events::{EventKind, Events};
 use super::plan::{repo_tag, RunValues};
 use super::workspace::plan_scenario_base_images;
@@ -40,18 +41,20 @@ impl Shared {
         if let Some(credentials) = scenario_login(scenario) {
             options = options.with_auth(credentials);
         }
+        interrupt::check("the start of the run's registry")?;
         // Before any container: an image nothing provides fails here.
         let bases = plan_scenario_base_images(scenario, images).await?;
         let started = Instant::now();
-        let registry = Registry::start(&images.registry, options).await?;
+        let registry = interrupt::race("the start of the run's registry", Registry::start(&images.registry, options))
+            .await??;
         events.emit(EventKind::RegistryReady { address: registry.name().to_owned(), took: started.elapsed() });
         let seeded = async {
             let chef = seed(&registry, &images.chef, official, events).await?;
             let runtime = seed(&registry, &images.runtime, official, events).await?;
             let seeded_bases = seed_provisions(&registry, &bases).await?;
             Ok::<_, RunError>((chef, runtime, seeded_bases))
-        }
-        .await;
+        };
+        let seeded = interrupt::race("seeding the run's registry", seeded).await.and_then(|r| r);
         match seeded {
             Ok((chef, runtime, seeded_bases)) => {
                 let values = RunValues { registry: registry.name().to_owned(), chef, runtime };
