@@ -44,7 +44,10 @@ async fn clean_removes_what_kill_9_left() {
     }
     assert!(!before.containers.is_empty(), "kill -9 left the registry: {before:?}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains(&format!("run {}: removed {} container(s)", run.label, before.containers.len())), "{stderr}");
+    assert!(
+        stderr.contains(&format!("run {}: removed {} container(s)", run.label, before.containers.len())),
+        "{stderr}"
+    );
     assert!(after.is_empty(), "left after clean: {after:?}");
     assert!(tags_after.is_empty(), "seeding tags left after clean: {tags_after:?} (before: {tags_before:?})");
     eprintln!("cleaned {before:?} and tags {tags_before:?}");
@@ -53,12 +56,14 @@ async fn clean_removes_what_kill_9_left() {
         .args(["clean", "--run", run.label.value()])
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&again.stderr).contains("removed 0 container(s), 0 network(s), 0 volume(s), 0 seeding tag(s)"));
+    assert!(String::from_utf8_lossy(&again.stderr)
+        .contains("removed 0 container(s), 0 network(s), 0 volume(s), 0 seeding tag(s)"));
 }
 
 #[test]
 fn clean_refuses_a_bad_run_id() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_harness")).args(["clean", "--run", "Bad Id"]).output().unwrap();
+    let out =
+        std::process::Command::new(env!("CARGO_BIN_EXE_harness")).args(["clean", "--run", "Bad Id"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--run:"), "{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -15,7 +15,11 @@ fn no_docker_daemon_at_start_is_exit_3_without_a_hang() {
     let tmp = tempfile::tempdir().unwrap();
     let dead = format!("unix://{}/dead.sock", tmp.path().display());
     let started = Instant::now();
-    let run = BinaryRun::new("no-daemon", "description = \"x\"\n\n[[job]]\n[[job.command]]\nbuild = \"classic\"\n", "FROM {runtime}\n");
+    let run = BinaryRun::new(
+        "no-daemon",
+        "description = \"x\"\n\n[[job]]\n[[job.command]]\nbuild = \"classic\"\n",
+        "FROM {runtime}\n",
+    );
     let out = run.command(&["--engine", "26.1.5"]).env("DOCKER_HOST", &dead).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");

@@ -15,7 +15,13 @@ use common::binary::{registry_port, spawn, tags_of, wait_for, BinaryRun};
 use harness::engine::{leftovers, require_docker, sweep};
 
 /// Sends SIGINT, waits for the exit, and checks code, report and leftovers.
-async fn interrupt_and_check(run: &BinaryRun, mut child: Child, rx: &mpsc::Receiver<String>, mut seen: Vec<String>, port: &str) -> serde_json::Value {
+async fn interrupt_and_check(
+    run: &BinaryRun,
+    mut child: Child,
+    rx: &mpsc::Receiver<String>,
+    mut seen: Vec<String>,
+    port: &str,
+) -> serde_json::Value {
     let pid = child.id().to_string();
     assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
     let started = Instant::now();
@@ -45,7 +51,8 @@ async fn interrupt_and_check(run: &BinaryRun, mut child: Child, rx: &mpsc::Recei
     assert!(left.is_empty(), "the run left {left:?}\n{log}");
     assert!(tags.is_empty(), "seeding tags left: {tags:?}\n{log}");
     assert!(took < Duration::from_secs(60), "exit took {took:?}\n{log}");
-    let report = std::fs::read_to_string(run.out.join("report.json")).unwrap_or_else(|e| panic!("report.json: {e}\n{log}"));
+    let report =
+        std::fs::read_to_string(run.out.join("report.json")).unwrap_or_else(|e| panic!("report.json: {e}\n{log}"));
     let report: serde_json::Value = serde_json::from_str(&report).unwrap();
     assert_eq!(report["status"]["kind"], "interrupted", "{report:#}");
     eprintln!("exited 130 {took:?} after SIGINT; status: {}", report["status"]);

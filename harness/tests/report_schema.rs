@@ -68,7 +68,8 @@ fn every_outcome_and_result_mark_matches_the_schema() {
 fn an_interrupted_cell_matches_the_schema() {
     let validator = validator();
     let mut cell: RunReport = sample_matrix().remove(1);
-    cell.status = harness::runner::RunStatus::Interrupted { message: "interrupted during job 2: `docker build .`".into() };
+    cell.status =
+        harness::runner::RunStatus::Interrupted { message: "interrupted during job 2: `docker build .`".into() };
     let value = serde_json::to_value(&cell).unwrap();
     assert_eq!(value["status"]["kind"], "interrupted");
     assert_valid(&validator, &value, "an interrupted cell");

@@ -30,7 +30,9 @@ pub(crate) fn finish(runtime: &tokio::runtime::Runtime, label: &RunLabel) -> Opt
             removed.networks.len(),
             removed.volumes.len()
         ),
-        Err(e) => eprintln!("interrupted: could not remove the run's leftovers ({e}); run `harness clean --run {label}`"),
+        Err(e) => {
+            eprintln!("interrupted: could not remove the run's leftovers ({e}); run `harness clean --run {label}`")
+        }
     }
     Some(Exit::Interrupted)
 }

@@ -87,7 +87,9 @@ pub fn run(args: Args) -> CliResult {
         Box::new(JsonReporter),
         Box::new(GridReporter::stdout()),
     ]);
-    runtime.block_on(daemon_answers(Duration::from_secs(10))).map_err(|e| CliError::infrastructure(anyhow::anyhow!(e)))?;
+    runtime
+        .block_on(daemon_answers(Duration::from_secs(10)))
+        .map_err(|e| CliError::infrastructure(anyhow::anyhow!(e)))?;
     let reports = runtime.block_on(async {
         interrupted::listen(&settings.label);
         matrix.run(&events).await

@@ -72,10 +72,7 @@ pub async fn clean_run(label: &RunLabel) -> Result<Cleaned, EngineError> {
 
 /// Host tags under the ports the run's registry containers publish.
 async fn seeding_tags(docker: &Docker, label: &RunLabel) -> Result<Vec<String>, EngineError> {
-    let filters = HashMap::from([(
-        "label".to_owned(),
-        vec![label.filter(), format!("{ROLE_LABEL}=registry")],
-    )]);
+    let filters = HashMap::from([("label".to_owned(), vec![label.filter(), format!("{ROLE_LABEL}=registry")])]);
     let registries = docker
         .list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&filters).build()))
         .await
@@ -93,9 +90,5 @@ async fn seeding_tags(docker: &Docker, label: &RunLabel) -> Result<Vec<String>, 
         .list_images(Some(ListImagesOptionsBuilder::new().all(false).build()))
         .await
         .map_err(|e| EngineError::docker("list images", e))?;
-    Ok(images
-        .into_iter()
-        .flat_map(|i| i.repo_tags)
-        .filter(|tag| prefixes.iter().any(|p| tag.starts_with(p)))
-        .collect())
+    Ok(images.into_iter().flat_map(|i| i.repo_tags).filter(|tag| prefixes.iter().any(|p| tag.starts_with(p))).collect())
 }

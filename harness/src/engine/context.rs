@@ -68,9 +68,7 @@ pub(crate) async fn upload_bytes(
     builder.append_data(&mut header, name, bytes)?;
     let archive = builder.into_inner()?;
     let options = UploadToContainerOptionsBuilder::new().path(dest_dir).build();
-    docker
-        .upload_to_container(container, Some(options), testcontainers::bollard::body_full(archive.into()))
-        .await?;
+    docker.upload_to_container(container, Some(options), testcontainers::bollard::body_full(archive.into())).await?;
     Ok(())
 }
 

@@ -403,14 +403,14 @@ impl Daemon {
     pub async fn write_password(&self, password: &str) -> Result<(), EngineError> {
         let (dir, name) = REGISTRY_PASSWORD_FILE.rsplit_once('/').unwrap_or(("/", REGISTRY_PASSWORD_FILE));
         self.target().check(&format!("mkdir -p -m 700 '{dir}'"), SHORT).await?;
-        context::upload_bytes(&self.docker, self.container.id(), dir, name, password.as_bytes(), 0o600)
-            .await
-            .map_err(|source| EngineError::Copy {
+        context::upload_bytes(&self.docker, self.container.id(), dir, name, password.as_bytes(), 0o600).await.map_err(
+            |source| EngineError::Copy {
                 image: self.image.clone(),
                 dir: REGISTRY_PASSWORD_FILE.into(),
                 dest: REGISTRY_PASSWORD_FILE.to_owned(),
                 source,
-            })
+            },
+        )
     }
 
     /// Runs `script` with `sh -c` inside the dind (the engine's own CLI),

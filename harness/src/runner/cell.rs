@@ -8,8 +8,8 @@
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::error::RunError;
-use super::interrupt;
 use super::events::{EventKind, Events};
+use super::interrupt;
 use super::job::JobRunner;
 use super::plan::Plan;
 use super::result::{JobReport, RunReport, RunStatus, REPORT_SCHEMA};

@@ -12,9 +12,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::error::{chain, RunError};
-use super::interrupt;
 use super::events::{EventKind, Events};
 use super::follow::LogFollower;
+use super::interrupt;
 use super::layers::map_layers;
 use super::plan::{PlannedCommand, PlannedFile, PlannedJob};
 use super::result::{BuildReport, CommandReport, JobReport};
@@ -286,7 +286,8 @@ impl<'a> JobRunner<'a> {
         let daemon = self.daemon()?;
         for (check, rendered) in job.job.runs().zip(&job.runs) {
             self.events.emit(EventKind::CommandStarted { job: job.number, script: rendered.script.clone() });
-            let out = daemon.capture(&rendered.script, self.opts.command_timeout).await?;
+            let during = format!("job {}: `{}`", job.number, rendered.script);
+            let out = interrupt::race(&during, daemon.capture(&rendered.script, self.opts.command_timeout)).await??;
             let verdict = check_run(check, &job.vars, &RunOutput { exit_code: out.exit_code, stdout: out.stdout });
             self.events.emit(EventKind::RunChecked { job: job.number, verdict: Box::new(verdict.clone()) });
             report.runs.push(verdict);

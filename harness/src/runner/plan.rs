@@ -15,7 +15,8 @@ use serde::Serialize;
 use crate::catalogue::{EngineEntry, RunImages};
 use crate::engine::{DEFAULT_REGISTRY_HOST, REGISTRY_PASSWORD_FILE};
 use crate::scenario::{
-    quote, Command, CommandKind, DaemonMode, EditAction, ExpandedJob, Expected, OverrideAction, RenderedCommand, Scenario, Vars,
+    quote, Command, CommandKind, DaemonMode, EditAction, ExpandedJob, Expected, OverrideAction, RenderedCommand,
+    Scenario, Vars,
 };
 
 /// The values a run learns once its registry is up.

@@ -174,7 +174,10 @@ mod tests {
     fn an_interrupted_run_has_its_own_status() {
         let status = RunStatus::error(&RunError::Interrupted { during: "job 2: `docker build .`".into() });
         let json = serde_json::to_value(&status).unwrap();
-        assert_eq!(json, serde_json::json!({"kind": "interrupted", "message": "interrupted during job 2: `docker build .`"}));
+        assert_eq!(
+            json,
+            serde_json::json!({"kind": "interrupted", "message": "interrupted during job 2: `docker build .`"})
+        );
         assert_eq!(status.to_string(), "INTERRUPTED: interrupted during job 2: `docker build .`");
     }
 }

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use super::error::RunError;
-use super::interrupt;
 use super::events::{EventKind, Events};
+use super::interrupt;
 use super::plan::{repo_tag, RunValues};
 use super::workspace::plan_scenario_base_images;
 use crate::catalogue::{ResolvedMode, RunImages};
@@ -45,8 +45,8 @@ impl Shared {
         // Before any container: an image nothing provides fails here.
         let bases = plan_scenario_base_images(scenario, images).await?;
         let started = Instant::now();
-        let registry = interrupt::race("the start of the run's registry", Registry::start(&images.registry, options))
-            .await??;
+        let registry =
+            interrupt::race("the start of the run's registry", Registry::start(&images.registry, options)).await??;
         events.emit(EventKind::RegistryReady { address: registry.name().to_owned(), took: started.elapsed() });
         let seeded = async {
             let chef = seed(&registry, &images.chef, official, events).await?;

@@ -29,10 +29,10 @@ pub use edit::{EditError, EditErrorKind, EditReport};
 pub use error::{Location, Problem, ScenarioError, ScenarioErrorKind};
 pub use expect::{check_run, evaluate, evaluate_job, ObservedBuilds, RunOutput, RunVerdict, Status, Verdict};
 pub use load::{load_all, load_scenario, SCENARIO_FILE};
-pub use validate::MAX_JOBS;
 pub use model::{
     BuildCommand, Command, CommandKind, DaemonConfig, DaemonMode, Dockerfile, Edit, EditAction, ExpandedJob,
     Expectation, Expected, Frontend, Job, Override, OverrideAction, RunCheck, Scenario,
 };
 pub use render::{quote, RenderedCommand};
 pub use template::{PlaceholderError, Template, Var, Vars, COMMAND_VARS, DOCKERFILE_VARS};
+pub use validate::MAX_JOBS;

@@ -74,14 +74,12 @@ pub fn contains(haystack: &[u8], needle: &str) -> bool {
 
 /// Starts the run with stdout and stderr read line by line into a channel.
 pub fn spawn(run: &BinaryRun, args: &[&str]) -> (Child, mpsc::Receiver<String>) {
-    let mut child = run
-        .command(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = run.command(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let (tx, rx) = mpsc::channel();
-    for stream in [Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>, Box::new(child.stderr.take().unwrap())] {
+    for stream in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
         let tx = tx.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stream).lines().map_while(Result::ok) {
@@ -121,11 +119,8 @@ pub fn registry_port(label: &RunLabel) -> String {
 }
 
 pub fn tags_of(port: &str) -> Vec<String> {
-    let out = std::process::Command::new("docker")
-        .args(["images", "--format", "{{.Repository}}:{{.Tag}}"])
-        .output()
-        .unwrap();
+    let out =
+        std::process::Command::new("docker").args(["images", "--format", "{{.Repository}}:{{.Tag}}"]).output().unwrap();
     let prefix = format!("127.0.0.1:{port}/");
     String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with(&prefix)).map(str::to_owned).collect()
 }
-
