@@ -1,7 +1,8 @@
 //! Faults a run meets, each ending with a message naming what failed, the
 //! documented exit code, and nothing left behind: no Docker daemon at
-//! start (exit 3 within seconds, no hang), and a build that hangs past
-//! `--timeout` (killed; report.json says `timeout`; exit 3).
+//! start (exit 3 within seconds, no hang), a build that hangs past
+//! `--timeout` (killed; report.json says `timeout`; exit 3), and a dind
+//! killed mid-build (`daemon_exited`, not a failed expectation; exit 3).
 
 mod common;
 
@@ -56,4 +57,39 @@ async fn a_build_hanging_past_the_timeout_is_killed_and_reported() {
     assert_eq!(report["status"]["error_kind"], "timeout", "{report:#}");
     let message = report["status"]["message"].as_str().unwrap();
     assert!(message.contains("docker build") && message.contains("40"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dind_killed_mid_build_is_an_infrastructure_error() {
+    if !require_docker().await {
+        return;
+    }
+    let toml =
+        "description = \"killed dind\"\n\n[[job]]\n[[job.command]]\nbuild = \"classic\"\ntags = [\"{image}:x\"]\n";
+    let run = BinaryRun::new("killed-dind", toml, "FROM {runtime}\nRUN echo building && sleep 600\n");
+    let (mut child, rx) = common::binary::spawn(&run, &["--engine", "20.10.24", "-v"]);
+    let mut seen = Vec::new();
+    common::binary::wait_for(&rx, "docker build", &mut seen, Duration::from_secs(600));
+    std::thread::sleep(Duration::from_secs(8));
+    let dind = std::process::Command::new("docker")
+        .args(["ps", "-q", "--filter", &format!("label={}", run.label.filter()), "--filter", "label=harness.role=dind"])
+        .output()
+        .unwrap();
+    let id = String::from_utf8_lossy(&dind.stdout).trim().to_owned();
+    assert!(!id.is_empty(), "the dind runs");
+    assert!(std::process::Command::new("docker").args(["kill", &id]).output().unwrap().status.success());
+    let status = child.wait().unwrap();
+    seen.extend(rx.try_iter());
+    let left = leftovers(&run.label).await.unwrap();
+    if !left.is_empty() {
+        sweep(&run.label).await.unwrap();
+    }
+    let log = seen.join("\n");
+    assert_eq!(status.code(), Some(3), "{log}");
+    assert!(left.is_empty(), "{left:?}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["status"]["error_kind"], "daemon_exited", "{report:#}");
+    let message = report["status"]["message"].as_str().unwrap();
+    assert!(message.contains("stopped while") && message.contains("docker build"), "{message}");
 }

@@ -1,5 +1,5 @@
 //! Ctrl-C with a real signal on the built binary: SIGINT during the
-//! registry's seeding and in the middle of a build. Each time the run
+//! registry's seeding, in the middle of a build, and between jobs. Each time the run
 //! exits 130 within a minute, writes report.json with the cell's status
 //! `interrupted` (the jobs that finished kept), and leaves nothing on the
 //! host: no container, network or volume with the run's label, no
@@ -114,4 +114,22 @@ async fn sigint_mid_build_keeps_the_finished_job() {
     assert!(message.contains("job 2") && message.contains("docker build"), "{report:#}");
     let jobs = report["jobs"].as_array().unwrap();
     assert_eq!(jobs.len(), 1, "job 1 finished and is kept: {report:#}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigint_between_jobs_starts_no_more_work() {
+    if !require_docker().await {
+        return;
+    }
+    let run = BinaryRun::new("interrupt-between", SCENARIO, DOCKERFILE);
+    let (child, rx) = spawn(&run, &["--engine", "20.10.24", "-v"]);
+    let mut seen = Vec::new();
+    wait_for(&rx, "ready in", &mut seen, Duration::from_secs(180));
+    let port = registry_port(&run.label);
+    wait_for(&rx, "job 1 done", &mut seen, Duration::from_secs(600));
+    let report = interrupt_and_check(&run, child, &rx, seen, &port).await;
+    let message = report["status"]["message"].as_str().unwrap();
+    // Job 2 had at most begun starting its daemon: no command of it ran.
+    assert!(message.contains("job 2") && !message.contains("docker build"), "{report:#}");
+    assert_eq!(report["jobs"].as_array().unwrap().len(), 1, "{report:#}");
 }

@@ -484,6 +484,14 @@ impl Daemon {
         EngineError::Facts { image: self.image.clone(), reference: reference.to_owned(), what, detail }
     }
 
+    /// Removes the container and its data volume at once, without letting
+    /// dockerd tidy up: for an interrupted run, where waiting for a build
+    /// to wind down is what the user asked not to do.
+    pub async fn remove_now(self) -> Result<(), EngineError> {
+        let id = self.container.id().to_owned();
+        self.container.rm().await.map_err(|e| EngineError::docker(format!("remove dind container `{id}`"), e))
+    }
+
     /// Stops dockerd (so it can tidy its nested containers) and removes the
     /// container with its data volume.
     pub async fn stop(self) -> Result<(), EngineError> {

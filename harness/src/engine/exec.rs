@@ -190,7 +190,10 @@ impl Target<'_> {
         loop {
             match tokio::time::timeout_at(deadline, output.next()).await {
                 Ok(Some(Ok(chunk))) => sink.write(chunk).await?,
-                Ok(Some(Err(e))) => return Err(fail(Box::new(e))),
+                Ok(Some(Err(e))) if self.container_running().await => return Err(fail(Box::new(e))),
+                Ok(Some(Err(_))) => {
+                    return Err(EngineError::DaemonDied { image: self.image.to_owned(), what: describe(script) })
+                }
                 Ok(None) => break,
                 Err(_) => {
                     self.kill_tree(&pid_file).await;
@@ -215,7 +218,17 @@ impl Target<'_> {
         }
         let duration = started.elapsed();
         let exit_code = self.exit_code(&created.id).await.map_err(fail)?;
+        // A command that "failed" because its dind died is the machinery's
+        // failure, not the scenario's: say so instead of an exit code.
+        if exit_code != 0 && !self.container_running().await {
+            return Err(EngineError::DaemonDied { image: self.image.to_owned(), what: describe(script) });
+        }
         Ok((exit_code, duration))
+    }
+
+    async fn container_running(&self) -> bool {
+        let inspect = self.docker.inspect_container(self.container, None).await;
+        inspect.ok().and_then(|i| i.state?.running).unwrap_or(false)
     }
 
     /// The exec's exit code; the stream can end a moment before Docker

@@ -86,7 +86,7 @@ fn engine_kind(error: &EngineError) -> ErrorKind {
     match error {
         EngineError::Timeout { .. } => ErrorKind::Timeout,
         EngineError::NotReady { .. } => ErrorKind::DaemonNotReady,
-        EngineError::DaemonExited { .. } => ErrorKind::DaemonExited,
+        EngineError::DaemonExited { .. } | EngineError::DaemonDied { .. } => ErrorKind::DaemonExited,
         EngineError::ImageMissing { .. } => ErrorKind::ImageMissing,
         EngineError::ContainerdStoreUnavailable { .. } | EngineError::DnsFallback { .. } => {
             ErrorKind::EngineUnsupported

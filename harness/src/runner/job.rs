@@ -313,7 +313,8 @@ impl<'a> JobRunner<'a> {
 
     async fn stop_daemon(&mut self) {
         if let Some(daemon) = self.daemon.take() {
-            if let Err(e) = daemon.stop().await {
+            let stopped = if interrupt::is_set() { daemon.remove_now().await } else { daemon.stop().await };
+            if let Err(e) = stopped {
                 tracing::warn!("failed to stop a dind: {e:#}");
             }
         }
