@@ -93,3 +93,44 @@ async fn a_dind_killed_mid_build_is_an_infrastructure_error() {
     let message = report["status"]["message"].as_str().unwrap();
     assert!(message.contains("stopped while") && message.contains("docker build"), "{message}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_registry_stopping_during_a_push_is_an_infrastructure_error() {
+    if !require_docker().await {
+        return;
+    }
+    let toml = "description = \"registry dies\"\n\n[[job]]\n[[job.command]]\nbuild = \"classic\"\ntags = [\"{image}:big\"]\n\n[[job.command]]\npush = \"{image}:big\"\n";
+    // A layer big enough that the push takes a while.
+    let dockerfile = "FROM {runtime}\nRUN head -c 300000000 /dev/urandom > /big\n";
+    let run = BinaryRun::new("registry-dies", toml, dockerfile);
+    let (mut child, rx) = common::binary::spawn(&run, &["--engine", "20.10.24", "-v"]);
+    let mut seen = Vec::new();
+    common::binary::wait_for(&rx, "$ docker push", &mut seen, Duration::from_secs(900));
+    let registry = std::process::Command::new("docker")
+        .args([
+            "ps",
+            "-q",
+            "--filter",
+            &format!("label={}", run.label.filter()),
+            "--filter",
+            "label=harness.role=registry",
+        ])
+        .output()
+        .unwrap();
+    let id = String::from_utf8_lossy(&registry.stdout).trim().to_owned();
+    assert!(std::process::Command::new("docker").args(["kill", &id]).output().unwrap().status.success());
+    let status = child.wait().unwrap();
+    seen.extend(rx.try_iter());
+    let left = leftovers(&run.label).await.unwrap();
+    if !left.is_empty() {
+        sweep(&run.label).await.unwrap();
+    }
+    let log = seen.join("\n");
+    assert_eq!(status.code(), Some(3), "{log}");
+    assert!(left.is_empty(), "{left:?}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["status"]["error_kind"], "registry", "{report:#}");
+    let message = report["status"]["message"].as_str().unwrap();
+    assert!(message.contains("registry") && message.contains("docker push"), "{message}");
+}

@@ -72,6 +72,12 @@ pub enum EngineError {
     )]
     DnsFallback { image: String, resolvers: String },
 
+    #[error(
+        "the run's registry `{image}` stopped while `{what}` ran (killed, out of memory, or the host daemon \
+         restarted), so the command failed for want of it"
+    )]
+    RegistryDied { image: String, what: String },
+
     #[error("failed to seed `{local_ref}` into the run's registry as `{target}`")]
     Seed {
         local_ref: String,

@@ -220,10 +220,28 @@ impl Target<'_> {
         let exit_code = self.exit_code(&created.id).await.map_err(fail)?;
         // A command that "failed" because its dind died is the machinery's
         // failure, not the scenario's: say so instead of an exit code.
-        if exit_code != 0 && !self.container_running().await {
+        if exit_code != 0 && self.died_with(exit_code).await {
             return Err(EngineError::DaemonDied { image: self.image.to_owned(), what: describe(script) });
         }
         Ok((exit_code, duration))
+    }
+
+    /// Whether the dind died under a command that ended with `exit_code`.
+    /// A container killed under an exec ends the exec (with a signal's
+    /// code, 128+n, or none) a moment before Docker marks the container
+    /// stopped: for such codes, watch its state for up to two seconds.
+    async fn died_with(&self, exit_code: i64) -> bool {
+        let signalled = !(1..128).contains(&exit_code);
+        let give_up = Instant::now() + if signalled { Duration::from_secs(2) } else { Duration::ZERO };
+        loop {
+            if !self.container_running().await {
+                return true;
+            }
+            if Instant::now() >= give_up {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     async fn container_running(&self) -> bool {

@@ -329,6 +329,13 @@ impl Registry {
         Ok(as_seen)
     }
 
+    /// Whether the registry container still runs (a command that failed
+    /// may have failed because it did not).
+    pub async fn is_running(&self) -> bool {
+        let inspect = self.docker.inspect_container(self.container.id(), None).await;
+        inspect.ok().and_then(|i| i.state?.running).unwrap_or(false)
+    }
+
     /// Removes the seeding tags a stopped seed left on the host, then the
     /// registry container and its storage.
     pub async fn stop(self) -> Result<(), EngineError> {

@@ -51,13 +51,14 @@ pub enum ErrorKind {
     Timeout,
     /// A dind did not answer `docker info` in time.
     DaemonNotReady,
-    /// A dind stopped before it was ready.
+    /// A dind stopped: before it was ready, or while a command ran.
     DaemonExited,
     /// An image needed is not on the host and pulling is off.
     ImageMissing,
     /// The engine cannot do what the scenario asks (containerd store, DNS).
     EngineUnsupported,
-    /// The run's registry failed to start or to take the base images.
+    /// The run's registry failed to start, to take the base images, or
+    /// stopped while a command needed it.
     Registry,
     /// Any other failure talking to Docker.
     Docker,
@@ -92,6 +93,7 @@ fn engine_kind(error: &EngineError) -> ErrorKind {
             ErrorKind::EngineUnsupported
         }
         EngineError::StartRegistry { .. }
+        | EngineError::RegistryDied { .. }
         | EngineError::Seed { .. }
         | EngineError::Htpasswd(_)
         | EngineError::Tls(_) => ErrorKind::Registry,

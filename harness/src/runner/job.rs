@@ -173,6 +173,14 @@ impl<'a> JobRunner<'a> {
             self.events.emit(EventKind::CommandFinished { job: job.number, command: Box::new(command_report.clone()) });
             let failed = command_report.exit_code != 0 && !command.rendered.may_fail;
             report.commands.push(command_report);
+            // A command that failed because the run's registry is gone is
+            // the machinery's failure, not the scenario's.
+            if failed && !self.shared.registry().is_running().await {
+                return Err(RunError::Engine(EngineError::RegistryDied {
+                    image: self.shared.registry().image().to_owned(),
+                    what: command.rendered.script.clone(),
+                }));
+            }
             if failed {
                 report.error = Some(format!(
                     "`{}` exited with {}; the job's later commands were not run (log: {})",
