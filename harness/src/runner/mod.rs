@@ -7,6 +7,8 @@
 //! (`shared`). The engine module talks to Docker, the scenario module
 //! judges, [`crate::evidence`] decides each step's outcome, and reporters
 //! ([`crate::report`]) turn the runner's [`Envelope`]s into output.
+//! [`interrupt`] stops the work on SIGINT/SIGTERM: checked before each piece
+//! of work and raced against what runs, it ends cells as `interrupted`.
 
 mod cell;
 mod error;
