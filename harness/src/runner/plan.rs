@@ -42,7 +42,7 @@ impl RunValues {
 }
 
 /// Where seeding puts `image` in `registry`: `{registry}/{repo}:{tag}`.
-fn seeded_reference(registry: &str, image: &str) -> String {
+pub(crate) fn seeded_reference(registry: &str, image: &str) -> String {
     let repo_tag = repo_tag(image);
     let last = repo_tag.rsplit('/').next().unwrap_or(&repo_tag);
     let tagged = last.contains(':') || last.contains('@');
