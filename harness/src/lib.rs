@@ -20,6 +20,7 @@
 //! - [`report`]: sinks for runs: live terminal view, grid, JSON.
 //! - [`diagnose`]: names why steps missed the cache across builds (pure, sync).
 //! - [`pack`]: reproduction packs runnable with the docker CLI alone.
+//! - [`textfile`]: user-named text files read as regular files with a size limit.
 //! - [`cli`]: the `harness` command line.
 
 pub mod cache;
@@ -38,3 +39,4 @@ pub mod progress;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod textfile;

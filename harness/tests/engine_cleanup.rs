@@ -211,8 +211,14 @@ async fn ctrl_c_child() {
         return;
     };
     let label = RunLabel::new(value).unwrap();
-    let (_registry, _daemon, volumes) = start_both(&label).await;
+    // What the CLI does: listen, and tear down once interrupted.
+    harness::runner::interrupt::listen("harness clean".into()).unwrap();
+    let (registry, daemon, volumes) = start_both(&label).await;
     println!("READY {}", volumes.join(","));
-    tokio::time::sleep(Duration::from_secs(300)).await;
-    panic!("nobody pressed Ctrl-C");
+    tokio::select! {
+        () = harness::runner::interrupt::interrupted() => {}
+        () = tokio::time::sleep(Duration::from_secs(300)) => panic!("nobody pressed Ctrl-C"),
+    }
+    daemon.stop().await.unwrap();
+    registry.stop().await.unwrap();
 }

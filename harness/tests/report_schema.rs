@@ -65,6 +65,17 @@ fn every_outcome_and_result_mark_matches_the_schema() {
 }
 
 #[test]
+fn an_interrupted_cell_matches_the_schema() {
+    let validator = validator();
+    let mut cell: RunReport = sample_matrix().remove(1);
+    cell.status =
+        harness::runner::RunStatus::Interrupted { message: "interrupted during job 2: `docker build .`".into() };
+    let value = serde_json::to_value(&cell).unwrap();
+    assert_eq!(value["status"]["kind"], "interrupted");
+    assert_valid(&validator, &value, "an interrupted cell");
+}
+
+#[test]
 fn the_schema_rejects_what_the_model_does_not_write() {
     let validator = validator();
     let good = serde_json::to_value(&sample_matrix()[0]).unwrap();

@@ -11,6 +11,8 @@ pub enum Exit {
     BadInput = 2,
     /// Docker, an engine, a registry or the machine failed.
     Infrastructure = 3,
+    /// SIGINT or SIGTERM stopped the run (128 + SIGINT, as shells report it).
+    Interrupted = 130,
 }
 
 impl From<Exit> for std::process::ExitCode {

@@ -4,12 +4,15 @@
 
 mod cache;
 mod check;
+mod clean;
 mod diagnose;
 mod exit;
 mod images;
 mod import;
+mod interrupted;
 mod pack;
 mod parse;
+mod preflight;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -49,6 +52,9 @@ enum Command {
     Cache(cache::Command),
     /// Write a reproduction pack: a folder anyone can run with the docker CLI alone.
     Pack(pack::Args),
+    /// Remove what killed runs left on the Docker daemon (labelled
+    /// containers, networks, volumes, seeding tags).
+    Clean(clean::Args),
 }
 
 /// Entry point of the binary.
@@ -75,6 +81,7 @@ pub fn main() -> std::process::ExitCode {
         Command::Check(args) => check::run(args),
         Command::Cache(cmd) => cache::run(cmd),
         Command::Pack(args) => pack::run(args),
+        Command::Clean(args) => clean::run(args),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -6,8 +6,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 
 use super::exit::{CliError, CliResult, Exit};
+use super::{interrupted, preflight};
 use crate::catalogue::{workspace_root, Catalogue, EngineEntry, ImageMode};
-use crate::engine::{Rights, RunLabel};
+use crate::engine::{daemon_answers, Rights, RunLabel};
 use crate::report::{GridReporter, JsonReporter, Terminal};
 use crate::runner::{Events, Matrix, MatrixSettings, RunReport, RunStatus};
 use crate::scenario::{load_all, load_scenario, Scenario};
@@ -34,13 +35,13 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Kill any single command (a build) running longer than this.
-    #[arg(long, default_value_t = 1800, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 1800, value_name = "SECONDS", value_parser = preflight::timeout_secs)]
     timeout: u64,
     /// Rights of the dind containers: `auto` tries `--privileged` first.
     #[arg(long, default_value = "auto", value_parser = parse_rights)]
     rights: Rights,
     /// Run only the first N jobs of each scenario.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = preflight::job_count)]
     jobs: Option<u32>,
     /// Print every command line before it runs.
     #[arg(long, short)]
@@ -60,13 +61,15 @@ pub fn run(args: Args) -> CliResult {
     let root = workspace_root();
     let catalogue = Catalogue::load_default().map_err(CliError::bad_input)?;
     let scenarios = load_scenarios(&args, &root, &catalogue).map_err(CliError::bad_input)?;
+    let out = args.out.clone().unwrap_or_else(|| root.join(".harness/runs").join(timestamp()));
+    preflight::run_inputs(&root, &scenarios, &out).map_err(CliError::bad_input)?;
     let (mode, reason) = args.images.decide();
     eprintln!("images: {} ({reason})", format!("{mode:?}").to_lowercase());
     let engines = pick_engines(&args, &catalogue, mode).map_err(CliError::bad_input)?;
     let settings = MatrixSettings {
         mode,
         images_reason: reason,
-        out: args.out.clone().unwrap_or_else(|| root.join(".harness/runs").join(timestamp())),
+        out,
         root,
         command_timeout: Duration::from_secs(args.timeout),
         rights: args.rights,
@@ -84,8 +87,17 @@ pub fn run(args: Args) -> CliResult {
         Box::new(JsonReporter),
         Box::new(GridReporter::stdout()),
     ]);
-    let reports = runtime.block_on(matrix.run(&events));
+    runtime
+        .block_on(daemon_answers(Duration::from_secs(10)))
+        .map_err(|e| CliError::infrastructure(anyhow::anyhow!(e)))?;
+    let reports = runtime.block_on(async {
+        interrupted::listen(&settings.label);
+        matrix.run(&events).await
+    });
     let failed = events.finish();
+    if let Some(exit) = interrupted::finish(&runtime, &settings.label) {
+        return Ok(exit);
+    }
     if reports.len() > 1 {
         print_summary(&reports);
     }

@@ -2,8 +2,9 @@
 //! removes whatever a run left behind.
 //!
 //! Normal teardown is `stop`; testcontainers' `Drop` removes a container
-//! (with its anonymous volumes) on error and panic, and its watchdog does the
-//! same on SIGINT/SIGTERM/SIGQUIT. The label is what lets a test (or a later
+//! (with its anonymous volumes) on error and panic; on SIGINT/SIGTERM the
+//! runner stops its work and tears down (`runner::interrupt`), and the CLI
+//! sweeps the run's label after it. The label is what lets a test (or a later
 //! run) prove nothing leaked, and lets `sweep` clean up after a `kill -9`.
 
 use std::collections::HashMap;
@@ -21,6 +22,8 @@ use super::{docker, EngineError};
 
 /// Label key carrying the run id on every container the engine creates.
 pub const RUN_LABEL: &str = "harness.run";
+/// Environment variable that names the run id (`harness.run=<id>`).
+pub const RUN_ID_ENV: &str = "HARNESS_RUN_ID";
 /// Label key saying what a container is (`registry`, `dind`).
 pub const ROLE_LABEL: &str = "harness.role";
 
@@ -30,10 +33,20 @@ pub const ROLE_LABEL: &str = "harness.role";
 pub struct RunLabel(String);
 
 impl RunLabel {
-    /// The id of this process's run, the same for every call.
+    /// The id of this process's run, the same for every call:
+    /// [`RUN_ID_ENV`] when it holds a valid id (a test or a CI job that
+    /// wants to find or sweep the run's resources sets it), else a new one.
     pub fn current() -> Self {
         static CURRENT: OnceLock<RunLabel> = OnceLock::new();
-        CURRENT.get_or_init(Self::unique).clone()
+        CURRENT.get_or_init(|| Self::from_env().ok().flatten().unwrap_or_else(Self::unique)).clone()
+    }
+
+    /// The id [`RUN_ID_ENV`] gives, if set; an error when it is not a valid id.
+    pub fn from_env() -> Result<Option<Self>, EngineError> {
+        match std::env::var(RUN_ID_ENV) {
+            Ok(id) => Self::new(id).map(Some),
+            Err(_) => Ok(None),
+        }
     }
 
     /// A new id, different from every other in this process (tests use one

@@ -49,6 +49,29 @@ pub(crate) async fn upload(docker: &Docker, container: &str, dir: &Path, dest: &
     Ok(())
 }
 
+/// Uploads `bytes` as the file `dest_dir/name` with `mode`, owned by root,
+/// from memory: a secret never touches the host's disk on its way in.
+pub(crate) async fn upload_bytes(
+    docker: &Docker,
+    container: &str,
+    dest_dir: &str,
+    name: &str,
+    bytes: &[u8],
+    mode: u32,
+) -> Result<(), Source> {
+    let mut header = tar::Header::new_gnu();
+    header.set_size(bytes.len() as u64);
+    header.set_mode(mode);
+    header.set_uid(0);
+    header.set_gid(0);
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.append_data(&mut header, name, bytes)?;
+    let archive = builder.into_inner()?;
+    let options = UploadToContainerOptionsBuilder::new().path(dest_dir).build();
+    docker.upload_to_container(container, Some(options), testcontainers::bollard::body_full(archive.into())).await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

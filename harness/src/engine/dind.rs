@@ -148,6 +148,9 @@ impl DaemonOptions {
     }
 }
 
+/// Where a `docker login` inside a dind reads the registry password from
+/// (`--password-stdin < FILE`), so it is in no process's arguments.
+pub const REGISTRY_PASSWORD_FILE: &str = "/run/harness/registry-password";
 /// Where the run's CA is added to the system roots of dockerd and the CLI.
 const RUN_CA_DIR: &str = "/etc/harness/ca";
 /// Where the dind's data lives: an anonymous volume, removed with it.
@@ -181,6 +184,16 @@ pub(crate) fn apply_rights(rights: Rights, hc: &mut HostConfig) {
     }
 }
 
+/// Publishes none of the image's ports. testcontainers publishes every
+/// exposed port on all host interfaces when none is mapped, and the
+/// official dind image exposes its Docker API (2375 plain, 2376 TLS): that
+/// would hand root on the host to anyone who can reach it. The harness
+/// talks to a dind only through `docker exec`, so nothing is published.
+pub(crate) fn publish_nothing(hc: &mut HostConfig) {
+    hc.publish_all_ports = Some(false);
+    hc.port_bindings = Some(Default::default());
+}
+
 /// The rights a dind gets. `refused` is what the host probe found (`None`
 /// when it has not run): `Auto` falls back to capabilities only when the
 /// probe saw `--privileged` refused, and the choice is made once, before
@@ -208,7 +221,7 @@ async fn privileged_refusal(docker: &Docker, image: &str, label: &RunLabel) -> R
 }
 
 /// Starts `true` from `image` with `--privileged` (plain bollard: a refused
-/// start must not leave a stale entry in testcontainers' watchdog).
+/// start must not leave a container testcontainers would track).
 async fn probe_privileged(docker: &Docker, image: &str, label: &RunLabel) -> Result<Option<String>, EngineError> {
     let name = format!("harness-{label}-probe-{}", next_id());
     let body = ContainerCreateBody {
@@ -358,22 +371,20 @@ impl Daemon {
         &self.volumes
     }
 
-    /// `docker login` to `registry` inside the dind (the password goes
-    /// through stdin, never the command line).
+    /// `docker login` to `registry` inside the dind: the password goes
+    /// through [`REGISTRY_PASSWORD_FILE`] to stdin, never into a command
+    /// line or an environment.
     pub async fn login(&self, registry: &Registry) -> Result<(), EngineError> {
         let Some((user, password)) = registry.credentials() else {
             return Ok(());
         };
-        let env = [
-            ("HARNESS_REGISTRY_USER".to_owned(), user.to_owned()),
-            ("HARNESS_REGISTRY_PASSWORD".to_owned(), password.to_owned()),
-        ];
+        self.write_password(password).await?;
         let script = format!(
-            "printf '%s' \"$HARNESS_REGISTRY_PASSWORD\" | \
-             docker login --username \"$HARNESS_REGISTRY_USER\" --password-stdin {}",
+            "docker login --username '{}' --password-stdin {} < {REGISTRY_PASSWORD_FILE}",
+            quote(user),
             registry.name()
         );
-        let out = self.target().capture(&script, &env, SHORT).await?;
+        let out = self.target().capture(&script, &[], SHORT).await?;
         if out.success() {
             Ok(())
         } else {
@@ -384,6 +395,22 @@ impl Daemon {
                 output: format!("{}{}", out.stdout, out.stderr).trim().to_owned(),
             })
         }
+    }
+
+    /// Writes `password` to [`REGISTRY_PASSWORD_FILE`] (mode 0600, in a
+    /// folder only root reads), for a `docker login --password-stdin` to
+    /// read; a later call replaces it.
+    pub async fn write_password(&self, password: &str) -> Result<(), EngineError> {
+        let (dir, name) = REGISTRY_PASSWORD_FILE.rsplit_once('/').unwrap_or(("/", REGISTRY_PASSWORD_FILE));
+        self.target().check(&format!("mkdir -p -m 700 '{dir}'"), SHORT).await?;
+        context::upload_bytes(&self.docker, self.container.id(), dir, name, password.as_bytes(), 0o600).await.map_err(
+            |source| EngineError::Copy {
+                image: self.image.clone(),
+                dir: REGISTRY_PASSWORD_FILE.into(),
+                dest: REGISTRY_PASSWORD_FILE.to_owned(),
+                source,
+            },
+        )
     }
 
     /// Runs `script` with `sh -c` inside the dind (the engine's own CLI),
@@ -457,6 +484,14 @@ impl Daemon {
         EngineError::Facts { image: self.image.clone(), reference: reference.to_owned(), what, detail }
     }
 
+    /// Removes the container and its data volume at once, without letting
+    /// dockerd tidy up: for an interrupted run, where waiting for a build
+    /// to wind down is what the user asked not to do.
+    pub async fn remove_now(self) -> Result<(), EngineError> {
+        let id = self.container.id().to_owned();
+        self.container.rm().await.map_err(|e| EngineError::docker(format!("remove dind container `{id}`"), e))
+    }
+
     /// Stops dockerd (so it can tidy its nested containers) and removes the
     /// container with its data volume.
     pub async fn stop(self) -> Result<(), EngineError> {
@@ -511,7 +546,10 @@ async fn launch(
         .with_env_var("SSL_CERT_DIR", format!("/etc/ssl/certs:{RUN_CA_DIR}"))
         .with_copy_to("/etc/docker/daemon.json", opts.daemon_json(registry.name()).into_bytes())
         .with_startup_timeout(Duration::from_secs(60))
-        .with_host_config_modifier(move |hc| apply_rights(rights, hc));
+        .with_host_config_modifier(move |hc| {
+            apply_rights(rights, hc);
+            publish_nothing(hc);
+        });
     match request.start().await {
         Ok(container) => Ok(container),
         Err(e) => {
@@ -650,6 +688,15 @@ mod tests {
         assert_eq!(cgroup.typ, Some(MountType::BIND));
         assert_eq!(cgroup.source.as_deref(), Some("/sys/fs/cgroup"));
         assert_eq!(cgroup.read_only, Some(false));
+    }
+
+    #[test]
+    fn a_dind_publishes_no_port() {
+        // What testcontainers sets when no port is mapped.
+        let mut hc = HostConfig { publish_all_ports: Some(true), ..Default::default() };
+        publish_nothing(&mut hc);
+        assert_eq!(hc.publish_all_ports, Some(false));
+        assert_eq!(hc.port_bindings, Some(Default::default()));
     }
 
     #[test]

@@ -102,6 +102,21 @@ pub async fn require_images(images: &[&str]) {
     );
 }
 
+/// `Err` with why and how to fix it when no Docker daemon answers within
+/// `within`: what a command checks before it starts anything.
+pub async fn daemon_answers(within: Duration) -> Result<(), String> {
+    let why = match tokio::time::timeout(within, ping()).await {
+        Ok(Ok(())) => return Ok(()),
+        Ok(Err(e)) => error_chain(&e),
+        Err(_) => format!("it did not answer within {} s", within.as_secs()),
+    };
+    let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock (the default)".into());
+    Err(format!(
+        "no Docker daemon answers at {host}: {why}; start one (`ci/docker-up` does, as root on Debian) \
+         or point DOCKER_HOST at a running daemon"
+    ))
+}
+
 async fn ping() -> Result<(), EngineError> {
     client().await?.ping().await.map(drop).map_err(EngineError::Connect)
 }

@@ -55,6 +55,12 @@ pub enum EngineError {
     DaemonExited { image: String, logs: String },
 
     #[error(
+        "dind `{image}` stopped while `{what}` ran (killed, out of memory, or the host daemon restarted), \
+         so the command could not finish"
+    )]
+    DaemonDied { image: String, what: String },
+
+    #[error(
         "dind `{image}` was asked for the containerd image store but does not use it \
          (the engine may be too old: it needs 24 or later)"
     )]
@@ -65,6 +71,12 @@ pub enum EngineError {
          loopback resolvers ({resolvers}); keep dind on the default bridge or pass `dns`"
     )]
     DnsFallback { image: String, resolvers: String },
+
+    #[error(
+        "the run's registry `{image}` stopped while `{what}` ran (killed, out of memory, or the host daemon \
+         restarted), so the command failed for want of it"
+    )]
+    RegistryDied { image: String, what: String },
 
     #[error("failed to seed `{local_ref}` into the run's registry as `{target}`")]
     Seed {

@@ -190,7 +190,10 @@ impl Target<'_> {
         loop {
             match tokio::time::timeout_at(deadline, output.next()).await {
                 Ok(Some(Ok(chunk))) => sink.write(chunk).await?,
-                Ok(Some(Err(e))) => return Err(fail(Box::new(e))),
+                Ok(Some(Err(e))) if self.container_running().await => return Err(fail(Box::new(e))),
+                Ok(Some(Err(_))) => {
+                    return Err(EngineError::DaemonDied { image: self.image.to_owned(), what: describe(script) })
+                }
                 Ok(None) => break,
                 Err(_) => {
                     self.kill_tree(&pid_file).await;
@@ -215,7 +218,35 @@ impl Target<'_> {
         }
         let duration = started.elapsed();
         let exit_code = self.exit_code(&created.id).await.map_err(fail)?;
+        // A command that "failed" because its dind died is the machinery's
+        // failure, not the scenario's: say so instead of an exit code.
+        if exit_code != 0 && self.died_with(exit_code).await {
+            return Err(EngineError::DaemonDied { image: self.image.to_owned(), what: describe(script) });
+        }
         Ok((exit_code, duration))
+    }
+
+    /// Whether the dind died under a command that ended with `exit_code`.
+    /// A container killed under an exec ends the exec (with a signal's
+    /// code, 128+n, or none) a moment before Docker marks the container
+    /// stopped: for such codes, watch its state for up to two seconds.
+    async fn died_with(&self, exit_code: i64) -> bool {
+        let signalled = !(1..128).contains(&exit_code);
+        let give_up = Instant::now() + if signalled { Duration::from_secs(2) } else { Duration::ZERO };
+        loop {
+            if !self.container_running().await {
+                return true;
+            }
+            if Instant::now() >= give_up {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn container_running(&self) -> bool {
+        let inspect = self.docker.inspect_container(self.container, None).await;
+        inspect.ok().and_then(|i| i.state?.running).unwrap_or(false)
     }
 
     /// The exec's exit code; the stream can end a moment before Docker

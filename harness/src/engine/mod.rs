@@ -8,12 +8,13 @@
 //! client, buildx and engine versions always match the matrix cell; what they
 //! leave behind (exit code, log, layer digests, versions) comes back as plain
 //! data. Everything it creates carries the run's label and is removed on
-//! `stop`, on drop (error, panic) and on Ctrl-C (testcontainers' watchdog).
+//! `stop`, on drop (error, panic) and on Ctrl-C (the runner stops its work
+//! and tears down, see `runner::interrupt`; the CLI then sweeps the label).
 //!
 //! Files, one job each: [`tls`] (CA and server certificate), [`registry`],
 //! [`dind`] (settings, start, privileged fallback), [`exec`] (streamed exec
 //! with timeout), [`facts`] (versions, layers, history), [`context`] (tar
-//! upload), [`cleanup`] (labels, leftovers), [`docker`] (client, test guard),
+//! upload), [`cleanup`] (labels, leftovers), [`clean`] (what a killed run left), [`docker`] (client, test guard),
 //! [`base_images`] (the images Dockerfiles need: sources and seeding).
 //!
 //! Measured on the project's 2-CPU machine (privileged refused, so the
@@ -25,6 +26,7 @@
 //! host daemon compresses every layer), once per run.
 
 mod base_images;
+mod clean;
 mod cleanup;
 mod context;
 mod dind;
@@ -39,9 +41,10 @@ pub use base_images::{
     mirror_honoured, needed_images, plan_provisions, rewrites_for, seed_provisions, stand_ins, BaseImageError,
     MissingImage, Needed, Provision, Route, Source,
 };
-pub use cleanup::{existing_volumes, leftovers, sweep, Leftovers, RunLabel, ROLE_LABEL, RUN_LABEL};
-pub use dind::{nameservers, Daemon, DaemonOptions, Rights};
-pub use docker::{pull_to_host, require_docker, require_images, SKIP_ENV};
+pub use clean::{clean_run, runs_present, Cleaned};
+pub use cleanup::{existing_volumes, leftovers, sweep, Leftovers, RunLabel, ROLE_LABEL, RUN_ID_ENV, RUN_LABEL};
+pub use dind::{nameservers, Daemon, DaemonOptions, Rights, REGISTRY_PASSWORD_FILE};
+pub use docker::{daemon_answers, pull_to_host, require_docker, require_images, SKIP_ENV};
 pub use error::EngineError;
 pub use exec::{Captured, ExecOutcome};
 pub use facts::{EngineVersions, HistoryEntry};

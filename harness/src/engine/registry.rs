@@ -133,6 +133,9 @@ pub struct Registry {
     label: RunLabel,
     volumes: Vec<String>,
     seeded: tokio::sync::Mutex<HashMap<(String, String), String>>,
+    /// Host tags made for seeding and not yet removed: a seed stopped
+    /// half-way (Ctrl-C drops its future) leaves its tag here for `stop`.
+    temp_tags: std::sync::Mutex<Vec<String>>,
 }
 
 impl Registry {
@@ -207,6 +210,7 @@ impl Registry {
             label: opts.label,
             volumes,
             seeded: Default::default(),
+            temp_tags: Default::default(),
         })
     }
 
@@ -281,6 +285,8 @@ impl Registry {
             source,
         };
         let started = Instant::now();
+        let temp_tag = format!("{host_repo}:{tag}");
+        self.temp_tags.lock().unwrap_or_else(|e| e.into_inner()).push(temp_tag.clone());
         self.docker
             .tag_image(local_ref, Some(TagImageOptionsBuilder::new().repo(&host_repo).tag(&tag).build()))
             .await
@@ -309,10 +315,11 @@ impl Registry {
                 None,
             )
             .await;
-        pushed?;
-        if let Err(e) = untag {
-            tracing::debug!("could not remove the seeding tag {host_repo}:{tag}: {e}");
+        match untag.map(drop).or_else(cleanup::ignore_missing) {
+            Ok(()) => self.temp_tags.lock().unwrap_or_else(|e| e.into_inner()).retain(|t| t != &temp_tag),
+            Err(e) => tracing::debug!("could not remove the seeding tag {temp_tag} yet: {e}"),
         }
+        pushed?;
         tracing::info!(
             "seeded {local_ref} into the run's registry as {repo}:{tag} in {:.1}s",
             started.elapsed().as_secs_f64()
@@ -322,8 +329,24 @@ impl Registry {
         Ok(as_seen)
     }
 
-    /// Removes the registry container and its storage.
+    /// Whether the registry container still runs (a command that failed
+    /// may have failed because it did not).
+    pub async fn is_running(&self) -> bool {
+        let inspect = self.docker.inspect_container(self.container.id(), None).await;
+        inspect.ok().and_then(|i| i.state?.running).unwrap_or(false)
+    }
+
+    /// Removes the seeding tags a stopped seed left on the host, then the
+    /// registry container and its storage.
     pub async fn stop(self) -> Result<(), EngineError> {
+        let left = std::mem::take(&mut *self.temp_tags.lock().unwrap_or_else(|e| e.into_inner()));
+        for tag in left {
+            let options = RemoveImageOptionsBuilder::new().noprune(true).build();
+            let removed = self.docker.remove_image(&tag, Some(options), None).await;
+            if let Err(e) = removed.map(drop).or_else(cleanup::ignore_missing) {
+                tracing::warn!("could not remove the seeding tag {tag}: {e}");
+            }
+        }
         let id = self.container.id().to_owned();
         self.container.rm().await.map_err(|e| EngineError::docker(format!("remove registry container `{id}`"), e))
     }

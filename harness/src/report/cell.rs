@@ -45,7 +45,8 @@ impl CellState {
     /// reproduces outranks one that does: it is what a nightly must show.
     pub fn of(report: &RunReport) -> Self {
         match &report.status {
-            RunStatus::Error { .. } => Self::Error,
+            // Stopped before the scenario could tell, like an error.
+            RunStatus::Error { .. } | RunStatus::Interrupted { .. } => Self::Error,
             RunStatus::Unsupported { .. } => Self::Unsupported,
             RunStatus::Failed { .. } => Self::Failed,
             RunStatus::Passed => {

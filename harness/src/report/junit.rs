@@ -59,6 +59,11 @@ fn test_case(cell: &RunReport) -> TestCase {
             status.set_type(error_kind.to_string()).set_message(message.as_str());
             status
         }
+        (RunStatus::Interrupted { message }, _) => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+            status.set_type("interrupted").set_message(message.as_str());
+            status
+        }
         (RunStatus::Unsupported { reason }, _) => {
             let mut status = TestCaseStatus::skipped();
             status.set_type("unsupported").set_message(reason.as_str());

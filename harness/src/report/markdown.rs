@@ -137,7 +137,7 @@ fn details(cell: &RunReport) -> Option<String> {
         escape(&cell.engine),
         state.label()
     );
-    if let RunStatus::Error { message, .. } = &cell.status {
+    if let RunStatus::Error { message, .. } | RunStatus::Interrupted { message } = &cell.status {
         let _ = writeln!(out, "{}\n", escape(&one_line(message)));
     }
     for finding in findings(cell) {

@@ -9,6 +9,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::error::RunError;
 use super::events::{EventKind, Events};
+use super::interrupt;
 use super::job::JobRunner;
 use super::plan::Plan;
 use super::result::{JobReport, RunReport, RunStatus, REPORT_SCHEMA};
@@ -58,6 +59,10 @@ async fn run_jobs(
     let mut runner = JobRunner::new(opts, shared, events, workspace, &plan.dockerfiles, scenario);
     let mut outcome = Ok(());
     for job in &plan.jobs {
+        if let Err(e) = interrupt::check(&format!("the run, before job {}", job.number)) {
+            outcome = Err(e);
+            break;
+        }
         match runner.run(job).await {
             Ok(report) => {
                 events.emit(EventKind::JobFinished { job: Box::new(report.clone()) });

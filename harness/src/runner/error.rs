@@ -31,6 +31,10 @@ pub enum RunError {
     #[error(transparent)]
     BaseImages(#[from] BaseImageError),
 
+    /// SIGINT or SIGTERM arrived ([`super::interrupt`]).
+    #[error("interrupted during {during}")]
+    Interrupted { during: String },
+
     #[error("failed to write `{}`", path.display())]
     Output {
         path: PathBuf,
@@ -47,18 +51,21 @@ pub enum ErrorKind {
     Timeout,
     /// A dind did not answer `docker info` in time.
     DaemonNotReady,
-    /// A dind stopped before it was ready.
+    /// A dind stopped: before it was ready, or while a command ran.
     DaemonExited,
     /// An image needed is not on the host and pulling is off.
     ImageMissing,
     /// The engine cannot do what the scenario asks (containerd store, DNS).
     EngineUnsupported,
-    /// The run's registry failed to start or to take the base images.
+    /// The run's registry failed to start, to take the base images, or
+    /// stopped while a command needed it.
     Registry,
     /// Any other failure talking to Docker.
     Docker,
     /// The harness could not read or write its own files.
     Io,
+    /// SIGINT or SIGTERM stopped the run.
+    Interrupted,
     /// An error recorded before kinds were kept (old reports).
     #[default]
     Other,
@@ -71,6 +78,7 @@ impl RunError {
             Self::BaseImages(BaseImageError::Missing(_)) => ErrorKind::ImageMissing,
             Self::BaseImages(BaseImageError::Dockerfile { .. }) => ErrorKind::Io,
             Self::Workspace { .. } | Self::Output { .. } => ErrorKind::Io,
+            Self::Interrupted { .. } => ErrorKind::Interrupted,
         }
     }
 }
@@ -79,12 +87,13 @@ fn engine_kind(error: &EngineError) -> ErrorKind {
     match error {
         EngineError::Timeout { .. } => ErrorKind::Timeout,
         EngineError::NotReady { .. } => ErrorKind::DaemonNotReady,
-        EngineError::DaemonExited { .. } => ErrorKind::DaemonExited,
+        EngineError::DaemonExited { .. } | EngineError::DaemonDied { .. } => ErrorKind::DaemonExited,
         EngineError::ImageMissing { .. } => ErrorKind::ImageMissing,
         EngineError::ContainerdStoreUnavailable { .. } | EngineError::DnsFallback { .. } => {
             ErrorKind::EngineUnsupported
         }
         EngineError::StartRegistry { .. }
+        | EngineError::RegistryDied { .. }
         | EngineError::Seed { .. }
         | EngineError::Htpasswd(_)
         | EngineError::Tls(_) => ErrorKind::Registry,
@@ -116,6 +125,7 @@ impl std::fmt::Display for ErrorKind {
             Self::Registry => "registry",
             Self::Docker => "docker",
             Self::Io => "io",
+            Self::Interrupted => "interrupted",
             Self::Other => "error",
         };
         f.write_str(text)

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use super::error::{chain, RunError};
 use super::events::{EventKind, Events};
 use super::follow::LogFollower;
+use super::interrupt;
 use super::layers::map_layers;
 use super::plan::{PlannedCommand, PlannedFile, PlannedJob};
 use super::result::{BuildReport, CommandReport, JobReport};
@@ -128,7 +129,8 @@ impl<'a> JobRunner<'a> {
                 .with_containerd_store(self.containerd)
                 .with_allow_pull(self.opts.images.mode == ResolvedMode::Official)
                 .with_login(!self.logs_in);
-            let daemon = Daemon::start(&self.opts.images.dind, self.shared.registry(), options).await?;
+            let start = Daemon::start(&self.opts.images.dind, self.shared.registry(), options);
+            let daemon = interrupt::race(&format!("job {}: the start of its daemon", job.number), start).await??;
             report.daemon_ready_secs = Some(daemon.ready_after().as_secs_f64());
             self.events.emit(EventKind::DaemonReady {
                 job: job.number,
@@ -171,6 +173,14 @@ impl<'a> JobRunner<'a> {
             self.events.emit(EventKind::CommandFinished { job: job.number, command: Box::new(command_report.clone()) });
             let failed = command_report.exit_code != 0 && !command.rendered.may_fail;
             report.commands.push(command_report);
+            // A command that failed because the run's registry is gone is
+            // the machinery's failure, not the scenario's.
+            if failed && !self.shared.registry().is_running().await {
+                return Err(RunError::Engine(EngineError::RegistryDied {
+                    image: self.shared.registry().image().to_owned(),
+                    what: command.rendered.script.clone(),
+                }));
+            }
             if failed {
                 report.error = Some(format!(
                     "`{}` exited with {}; the job's later commands were not run (log: {})",
@@ -194,11 +204,15 @@ impl<'a> JobRunner<'a> {
         let daemon = self.daemon()?;
         let rendered = &command.rendered;
         self.events.emit(EventKind::CommandStarted { job, script: rendered.script.clone() });
+        if let Some(password) = &command.password {
+            daemon.write_password(&password.0).await?;
+        }
         let script = format!("cd {CONTEXT_DIR} && {}", rendered.script);
         let exec = daemon.exec(&script, &[], log, self.opts.command_timeout);
+        let during = format!("job {job}: `{}`", rendered.script);
         let outcome = match &rendered.build_id {
-            Some(id) => follow_build(exec, log, job, id, self.events).await?,
-            None => exec.await?,
+            Some(id) => interrupt::race(&during, follow_build(exec, log, job, id, self.events)).await??,
+            None => interrupt::race(&during, exec).await??,
         };
         let build = match &rendered.build_id {
             Some(id) => Some(self.observe_build(job, id, command, log, observed).await),
@@ -280,7 +294,8 @@ impl<'a> JobRunner<'a> {
         let daemon = self.daemon()?;
         for (check, rendered) in job.job.runs().zip(&job.runs) {
             self.events.emit(EventKind::CommandStarted { job: job.number, script: rendered.script.clone() });
-            let out = daemon.capture(&rendered.script, self.opts.command_timeout).await?;
+            let during = format!("job {}: `{}`", job.number, rendered.script);
+            let out = interrupt::race(&during, daemon.capture(&rendered.script, self.opts.command_timeout)).await??;
             let verdict = check_run(check, &job.vars, &RunOutput { exit_code: out.exit_code, stdout: out.stdout });
             self.events.emit(EventKind::RunChecked { job: job.number, verdict: Box::new(verdict.clone()) });
             report.runs.push(verdict);
@@ -306,7 +321,8 @@ impl<'a> JobRunner<'a> {
 
     async fn stop_daemon(&mut self) {
         if let Some(daemon) = self.daemon.take() {
-            if let Err(e) = daemon.stop().await {
+            let stopped = if interrupt::is_set() { daemon.remove_now().await } else { daemon.stop().await };
+            if let Err(e) = stopped {
                 tracing::warn!("failed to stop a dind: {e:#}");
             }
         }

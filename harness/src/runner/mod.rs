@@ -7,11 +7,14 @@
 //! (`shared`). The engine module talks to Docker, the scenario module
 //! judges, [`crate::evidence`] decides each step's outcome, and reporters
 //! ([`crate::report`]) turn the runner's [`Envelope`]s into output.
+//! [`interrupt`] stops the work on SIGINT/SIGTERM: checked before each piece
+//! of work and raced against what runs, it ends cells as `interrupted`.
 
 mod cell;
 mod error;
 mod events;
 mod follow;
+pub mod interrupt;
 mod job;
 mod layers;
 mod matrix;

@@ -13,9 +13,10 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::catalogue::{EngineEntry, RunImages};
-use crate::engine::DEFAULT_REGISTRY_HOST;
+use crate::engine::{DEFAULT_REGISTRY_HOST, REGISTRY_PASSWORD_FILE};
 use crate::scenario::{
-    CommandKind, DaemonMode, EditAction, ExpandedJob, Expected, OverrideAction, RenderedCommand, Scenario, Vars,
+    quote, Command, CommandKind, DaemonMode, EditAction, ExpandedJob, Expected, OverrideAction, RenderedCommand,
+    Scenario, Vars,
 };
 
 /// The values a run learns once its registry is up.
@@ -41,7 +42,7 @@ impl RunValues {
 }
 
 /// Where seeding puts `image` in `registry`: `{registry}/{repo}:{tag}`.
-fn seeded_reference(registry: &str, image: &str) -> String {
+pub(crate) fn seeded_reference(registry: &str, image: &str) -> String {
     let repo_tag = repo_tag(image);
     let last = repo_tag.rsplit('/').next().unwrap_or(&repo_tag);
     let tagged = last.contains(':') || last.contains('@');
@@ -117,6 +118,20 @@ pub(crate) struct PlannedCommand {
     /// For builds: the stage built and the first tag, whose layers are read.
     pub(crate) target: Option<String>,
     pub(crate) tag: Option<String>,
+    /// For a `docker login`: the password the runner writes to
+    /// [`REGISTRY_PASSWORD_FILE`] first (the line reads it from there).
+    #[serde(skip)]
+    pub(crate) password: Option<Password>,
+}
+
+/// A registry password: printed as `<redacted>`, never serialised.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Password(pub(crate) String);
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 /// An expectation as it applies to this job on this engine.
@@ -185,13 +200,13 @@ fn plan_job<'s>(job: ExpandedJob<'s>, vars: Vars, engine: &str) -> PlannedJob<'s
         .iter()
         .enumerate()
         .map(|(k, command)| {
-            let rendered = command.render(&vars);
+            let (rendered, password) = render_command(command, &vars);
             let slug = rendered.build_id.clone().unwrap_or_else(|| command_slug(&command.kind).to_owned());
             let (target, tag) = match &command.kind {
                 CommandKind::Build(spec) => (spec.target.clone(), spec.tags.first().map(|t| t.render(&vars))),
                 _ => (None, None),
             };
-            PlannedCommand { rendered, log: format!("{:02}-{slug}.log", k + 1), target, tag }
+            PlannedCommand { rendered, log: format!("{:02}-{slug}.log", k + 1), target, tag, password }
         })
         .collect();
     let runs = job.runs().map(|check| check.render(&vars)).collect();
@@ -228,6 +243,22 @@ fn plan_job<'s>(job: ExpandedJob<'s>, vars: Vars, engine: &str) -> PlannedJob<'s
         job,
         vars,
     }
+}
+
+/// The line a command runs. A `docker login` reads its password from a
+/// file the runner writes into the dind, so the password is in no command
+/// line: not in the report, the live view, or the dind's process list.
+fn render_command(command: &Command, vars: &Vars) -> (RenderedCommand, Option<Password>) {
+    let CommandKind::Login { registry, username, password } = &command.kind else {
+        return (command.render(vars), None);
+    };
+    let script = format!(
+        "docker login --username {} --password-stdin {} < {REGISTRY_PASSWORD_FILE}",
+        quote(username),
+        quote(&registry.render(vars))
+    );
+    let rendered = RenderedCommand { script, build_id: None, may_fail: command.may_fail };
+    (rendered, Some(Password(password.clone())))
 }
 
 fn plan_edit(file: &str, action: &EditAction, vars: &Vars) -> PlannedEdit {

@@ -46,6 +46,11 @@ pub enum RunStatus {
     Failed { failures: usize },
     /// The scenario does not run on this engine.
     Unsupported { reason: String },
+    /// SIGINT or SIGTERM stopped the run; the jobs that finished are kept.
+    Interrupted {
+        /// What was under way (`job 2: docker build ...`, `seeding`).
+        message: String,
+    },
     /// Docker, an engine or the registry failed; the jobs so far are kept.
     Error {
         /// What failed (`timeout`, `daemon_not_ready`, ...).
@@ -68,7 +73,10 @@ impl RunStatus {
 
     /// The status of a run that `error` ended.
     pub fn error(error: &RunError) -> Self {
-        Self::Error { error_kind: error.kind(), message: super::error::chain(error) }
+        match error {
+            RunError::Interrupted { .. } => Self::Interrupted { message: error.to_string() },
+            _ => Self::Error { error_kind: error.kind(), message: super::error::chain(error) },
+        }
     }
 }
 
@@ -79,6 +87,7 @@ impl std::fmt::Display for RunStatus {
             Self::Passed => f.write_str("passed"),
             Self::Failed { failures } => write!(f, "FAILED ({failures} failure(s))"),
             Self::Unsupported { reason } => write!(f, "unsupported: {reason}"),
+            Self::Interrupted { message } => write!(f, "INTERRUPTED: {message}"),
             Self::Error { error_kind: ErrorKind::Other, message } => write!(f, "ERROR: {message}"),
             Self::Error { error_kind, message } => write!(f, "ERROR ({error_kind}): {message}"),
         }
@@ -159,5 +168,16 @@ mod tests {
         let old: RunStatus = serde_json::from_value(serde_json::json!({"kind": "error", "message": "m"})).unwrap();
         assert_eq!(old, RunStatus::Error { error_kind: ErrorKind::Other, message: "m".into() });
         assert_eq!(old.to_string(), "ERROR: m");
+    }
+
+    #[test]
+    fn an_interrupted_run_has_its_own_status() {
+        let status = RunStatus::error(&RunError::Interrupted { during: "job 2: `docker build .`".into() });
+        let json = serde_json::to_value(&status).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"kind": "interrupted", "message": "interrupted during job 2: `docker build .`"})
+        );
+        assert_eq!(status.to_string(), "INTERRUPTED: interrupted during job 2: `docker build .`");
     }
 }

@@ -6,14 +6,15 @@ use std::time::Instant;
 
 use super::error::RunError;
 use super::events::{EventKind, Events};
-use super::plan::{repo_tag, RunValues};
+use super::interrupt;
+use super::plan::{repo_tag, seeded_reference, RunValues};
 use super::workspace::plan_scenario_base_images;
 use crate::catalogue::{ResolvedMode, RunImages};
 use crate::dockerfile::ImageRef;
 use crate::engine::{
     pull_to_host, rewrites_for, seed_provisions, Credentials, Provision, Registry, RegistryOptions, RunLabel,
 };
-use crate::scenario::{CommandKind, Scenario};
+use crate::scenario::{CommandKind, Scenario, Var};
 
 /// A started registry holding the chef and runtime images.
 pub struct Shared {
@@ -40,18 +41,23 @@ impl Shared {
         if let Some(credentials) = scenario_login(scenario) {
             options = options.with_auth(credentials);
         }
+        interrupt::check("the start of the run's registry")?;
         // Before any container: an image nothing provides fails here.
         let bases = plan_scenario_base_images(scenario, images).await?;
         let started = Instant::now();
-        let registry = Registry::start(&images.registry, options).await?;
+        let registry =
+            interrupt::race("the start of the run's registry", Registry::start(&images.registry, options)).await??;
         events.emit(EventKind::RegistryReady { address: registry.name().to_owned(), took: started.elapsed() });
+        // Only what the Dockerfiles name: seeding the chef image alone takes
+        // most of a minute, and many scenarios build from the runtime only.
+        let uses = |var| scenario.dockerfiles.iter().any(|d| d.template.uses(var));
         let seeded = async {
-            let chef = seed(&registry, &images.chef, official, events).await?;
-            let runtime = seed(&registry, &images.runtime, official, events).await?;
+            let chef = seed_if(uses(Var::Chef), &registry, &images.chef, official, events).await?;
+            let runtime = seed_if(uses(Var::Runtime), &registry, &images.runtime, official, events).await?;
             let seeded_bases = seed_provisions(&registry, &bases).await?;
             Ok::<_, RunError>((chef, runtime, seeded_bases))
-        }
-        .await;
+        };
+        let seeded = interrupt::race("seeding the run's registry", seeded).await.and_then(|r| r);
         match seeded {
             Ok((chef, runtime, seeded_bases)) => {
                 let values = RunValues { registry: registry.name().to_owned(), chef, runtime };
@@ -94,6 +100,22 @@ pub(crate) fn scenario_login(scenario: &Scenario) -> Option<Credentials> {
         CommandKind::Login { username, password, .. } => Some(Credentials::new(username, password)),
         _ => None,
     })
+}
+
+/// [`seed`] when `needed`, else the name seeding would give (nothing
+/// renders it, and the plan stays the same either way).
+async fn seed_if(
+    needed: bool,
+    registry: &Registry,
+    image: &str,
+    official: bool,
+    events: &Events,
+) -> Result<String, RunError> {
+    if needed {
+        seed(registry, image, official, events).await
+    } else {
+        Ok(seeded_reference(registry.name(), image))
+    }
 }
 
 /// Pushes a base image into the run's registry (pulling an official one

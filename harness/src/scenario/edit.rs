@@ -38,18 +38,27 @@ pub enum EditErrorKind {
     NotFound(String),
     #[error("the edit leaves the file unchanged, so the job would build the same context as the one before")]
     Unchanged,
+    #[error(
+        "`{}` leads to `{}`, outside the build context: an edit changes files inside it only \
+         (remove or fix the symlink in the fixture)",
+        link.display(), target.display()
+    )]
+    Outside { link: PathBuf, target: PathBuf },
 }
 
 impl Edit {
     /// Applies the edit to the build context in `context_dir`.
     pub fn apply(&self, context_dir: &Path, vars: &Vars) -> Result<EditReport, EditError> {
         let path = context_dir.join(&self.file);
-        self.apply_at(&path, vars)
+        self.apply_at(context_dir, &path, vars)
             .map(|summary| EditReport { file: self.file.clone(), summary })
             .map_err(|kind| EditError { path, kind })
     }
 
-    fn apply_at(&self, path: &Path, vars: &Vars) -> Result<String, EditErrorKind> {
+    fn apply_at(&self, context_dir: &Path, path: &Path, vars: &Vars) -> Result<String, EditErrorKind> {
+        // The file's path is plain (validated), but the copy may hold
+        // symlinks: what they lead to must stay inside the context.
+        check_inside(context_dir, path)?;
         let before = match std::fs::read_to_string(path) {
             Ok(text) => Some(text),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
@@ -89,6 +98,27 @@ impl Edit {
             return Ok(summary + " (executable)");
         }
         Ok(summary)
+    }
+}
+
+/// Refuses `path` when it, or the nearest folder above it that exists,
+/// resolves (through symlinks) outside `context_dir`; a dangling symlink is
+/// refused too, since writing through it would create its target.
+fn check_inside(context_dir: &Path, path: &Path) -> Result<(), EditErrorKind> {
+    let root = context_dir.canonicalize()?;
+    let mut probe = path.to_path_buf();
+    loop {
+        if std::fs::symlink_metadata(&probe).is_ok() {
+            let target = match probe.canonicalize() {
+                Ok(real) if real.starts_with(&root) => return Ok(()),
+                Ok(real) => real,
+                Err(_) => std::fs::read_link(&probe).unwrap_or_else(|_| PathBuf::from("(unreadable)")),
+            };
+            return Err(EditErrorKind::Outside { link: probe, target });
+        }
+        if !probe.pop() {
+            return Ok(());
+        }
     }
 }
 
@@ -160,6 +190,35 @@ mod tests {
         let err = write.apply(dir.path(), &vars(2)).unwrap_err();
         assert!(matches!(err.kind, EditErrorKind::Unchanged), "{err:?}");
         assert!(err.to_string().starts_with("failed to edit `"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn edits_do_not_follow_symlinks_out_of_the_context() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("victim.txt"), "keep\n").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path().join("victim.txt"), dir.path().join("file.txt")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("linked")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("missing"), dir.path().join("dangling")).unwrap();
+        let edits = [
+            Edit { file: "file.txt".into(), action: EditAction::Append(t("x")) },
+            Edit { file: "linked/new.txt".into(), action: EditAction::Write { content: t("x"), executable: false } },
+            Edit { file: "dangling".into(), action: EditAction::Write { content: t("x"), executable: false } },
+        ];
+        for edit in edits {
+            let err = edit.apply(dir.path(), &vars(1)).unwrap_err();
+            assert!(matches!(err.kind, EditErrorKind::Outside { .. }), "{}: {err:?}", edit.file);
+            assert!(err.kind.to_string().contains("outside the build context"), "{}", err.kind);
+        }
+        assert_eq!(std::fs::read_to_string(outside.path().join("victim.txt")).unwrap(), "keep\n");
+        assert!(!outside.path().join("new.txt").exists() && !outside.path().join("missing").exists());
+        // A link that stays inside is followed as Docker would.
+        std::fs::write(dir.path().join("real.txt"), "a").unwrap();
+        std::os::unix::fs::symlink("real.txt", dir.path().join("inside.txt")).unwrap();
+        let edit = Edit { file: "inside.txt".into(), action: EditAction::Append(t("b")) };
+        edit.apply(dir.path(), &vars(1)).unwrap();
+        assert_eq!(std::fs::read_to_string(dir.path().join("real.txt")).unwrap(), "ab");
     }
 
     #[test]

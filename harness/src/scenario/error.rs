@@ -104,6 +104,8 @@ pub enum Problem {
     Empty { key: &'static str },
     #[error("`repeat` must be at least 1")]
     RepeatZero,
+    #[error("jobs {first} to {} make more than {max} jobs: a scenario holds at most {max} (lower `repeat`)", u64::from(*first) + u64::from(*repeat) - 1)]
+    TooManyJobs { repeat: u32, first: u32, max: u32 },
     #[error("`{path}` must be a relative path inside {inside}, without `..`")]
     BadPath { path: String, inside: &'static str },
     #[error("cannot read Dockerfile `{path}`: {error}")]

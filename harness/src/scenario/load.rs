@@ -50,8 +50,8 @@ fn load_at(dir: &Path, path: &Path, catalogue: &Catalogue) -> Result<Scenario, S
     if name.is_empty() || !name.chars().all(image_safe) {
         return Err(ScenarioErrorKind::BadName { name });
     }
-    let text =
-        std::fs::read_to_string(path).map_err(|source| ScenarioErrorKind::Read { path: path.to_owned(), source })?;
+    let text = crate::textfile::read_text(path, crate::textfile::INPUT_LIMIT)
+        .map_err(|source| ScenarioErrorKind::Read { path: path.to_owned(), source })?;
     let raw = parse(path, &text)?;
     Cx { file: path, text: &text, catalogue }.scenario(raw, name, dir)
 }

@@ -35,3 +35,4 @@ pub use model::{
 };
 pub use render::{quote, RenderedCommand};
 pub use template::{PlaceholderError, Template, Var, Vars, COMMAND_VARS, DOCKERFILE_VARS};
+pub use validate::MAX_JOBS;

@@ -145,6 +145,11 @@ impl Template {
         Self { source: text.to_owned(), parts: vec![Part::Text(text.to_owned())] }
     }
 
+    /// Whether the text holds the placeholder `var`.
+    pub fn uses(&self, var: Var) -> bool {
+        self.parts.contains(&Part::Var(var))
+    }
+
     pub fn render(&self, vars: &Vars) -> String {
         let mut out = String::with_capacity(self.source.len());
         for part in &self.parts {
@@ -198,6 +203,9 @@ mod tests {
     fn renders_known_placeholders() {
         let t = Template::parse("{image}:job-{job} on {engine}", COMMAND_VARS).unwrap();
         assert_eq!(t.render(&vars()), "registry:5000/demo:job-3 on 26.1.5");
+        assert!(t.uses(Var::Job) && !t.uses(Var::Registry));
+        let dockerfile = Template::parse("FROM {runtime}\nRUN echo {{chef}}\n", DOCKERFILE_VARS).unwrap();
+        assert!(dockerfile.uses(Var::Runtime) && !dockerfile.uses(Var::Chef), "{{chef}} is literal text");
     }
 
     #[test]

@@ -24,6 +24,9 @@ use crate::catalogue::Catalogue;
 use crate::progress::Outcome;
 
 const DEFAULT_FIXTURE: &str = "hello-world";
+/// Jobs a scenario may hold, `repeat` included: each is a fresh daemon and
+/// a full pipeline, so more is a mistake (and `u32` arithmetic stays safe).
+pub const MAX_JOBS: u32 = 100;
 const DEFAULT_DOCKERFILE: &str = "Dockerfile";
 
 /// Validation context: where errors point.
@@ -159,7 +162,7 @@ impl Cx<'_> {
             let span = name.span();
             let name = self.relative_path(name, &key, "the scenario folder")?;
             let path = dir.join(&name);
-            let text = std::fs::read_to_string(&path).map_err(|e| {
+            let text = read_dockerfile(&path, dir).map_err(|e| {
                 self.invalid(
                     &span,
                     key.clone(),
@@ -182,7 +185,15 @@ impl Cx<'_> {
             Some(r) if *r.get_ref() == 0 => {
                 return Err(self.invalid(&r.span(), format!("{key}.repeat"), Problem::RepeatZero))
             }
+            Some(r) if first.saturating_add(*r.get_ref()) > MAX_JOBS + 1 => {
+                let problem = Problem::TooManyJobs { repeat: *r.get_ref(), first, max: MAX_JOBS };
+                return Err(self.invalid(&r.span(), format!("{key}.repeat"), problem));
+            }
             Some(r) => *r.get_ref(),
+            None if first > MAX_JOBS => {
+                let problem = Problem::TooManyJobs { repeat: 1, first, max: MAX_JOBS };
+                return Err(self.invalid(&raw.span(), key, problem));
+            }
             None => 1,
         };
         let daemon = match job.daemon {
@@ -551,6 +562,23 @@ impl Cx<'_> {
         };
         Ok(Override { engines, jobs, action })
     }
+}
+
+/// A Dockerfile of the scenario: a regular file of sane size that does not
+/// resolve (through a symlink) outside the scenario folder.
+fn read_dockerfile(path: &Path, dir: &Path) -> std::io::Result<String> {
+    let resolved = path.canonicalize()?;
+    let folder = dir.canonicalize()?;
+    if !resolved.starts_with(&folder) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "it is a symlink to `{}`, outside the scenario folder: copy the Dockerfile into the folder",
+                resolved.display()
+            ),
+        ));
+    }
+    crate::textfile::read_text(&resolved, crate::textfile::INPUT_LIMIT)
 }
 
 fn expected(raw: RawExpected) -> Expected {

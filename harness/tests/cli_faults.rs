@@ -1,0 +1,136 @@
+//! Faults a run meets, each ending with a message naming what failed, the
+//! documented exit code, and nothing left behind: no Docker daemon at
+//! start (exit 3 within seconds, no hang), a build that hangs past
+//! `--timeout` (killed; report.json says `timeout`; exit 3), and a dind
+//! killed mid-build (`daemon_exited`, not a failed expectation; exit 3).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::binary::BinaryRun;
+use harness::engine::{leftovers, require_docker, sweep};
+
+#[test]
+fn no_docker_daemon_at_start_is_exit_3_without_a_hang() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dead = format!("unix://{}/dead.sock", tmp.path().display());
+    let started = Instant::now();
+    let run = BinaryRun::new(
+        "no-daemon",
+        "description = \"x\"\n\n[[job]]\n[[job.command]]\nbuild = \"classic\"\n",
+        "FROM {runtime}\n",
+    );
+    let out = run.command(&["--engine", "26.1.5"]).env("DOCKER_HOST", &dead).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains(&format!("no Docker daemon answers at {dead}")), "{stderr}");
+    assert!(stderr.contains("point DOCKER_HOST at a running daemon"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(20), "took {:?}", started.elapsed());
+
+    let clean = std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["clean"])
+        .env("DOCKER_HOST", &dead)
+        .output()
+        .unwrap();
+    assert_eq!(clean.status.code(), Some(3), "{}", String::from_utf8_lossy(&clean.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_build_hanging_past_the_timeout_is_killed_and_reported() {
+    if !require_docker().await {
+        return;
+    }
+    let toml = "description = \"hangs\"\n\n[[job]]\n[[job.command]]\nbuild = \"classic\"\ntags = [\"{image}:hang\"]\n";
+    let run = BinaryRun::new("hanging-build", toml, "FROM {runtime}\nRUN echo hanging && sleep 3600\n");
+    let out = run.command(&["--engine", "20.10.24", "--timeout", "40"]).output().unwrap();
+    let left = leftovers(&run.label).await.unwrap();
+    if !left.is_empty() {
+        sweep(&run.label).await.unwrap();
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(left.is_empty(), "{left:?}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["status"]["kind"], "error", "{report:#}");
+    assert_eq!(report["status"]["error_kind"], "timeout", "{report:#}");
+    let message = report["status"]["message"].as_str().unwrap();
+    assert!(message.contains("docker build") && message.contains("40"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dind_killed_mid_build_is_an_infrastructure_error() {
+    if !require_docker().await {
+        return;
+    }
+    let toml =
+        "description = \"killed dind\"\n\n[[job]]\n[[job.command]]\nbuild = \"classic\"\ntags = [\"{image}:x\"]\n";
+    let run = BinaryRun::new("killed-dind", toml, "FROM {runtime}\nRUN echo building && sleep 600\n");
+    let (mut child, rx) = common::binary::spawn(&run, &["--engine", "20.10.24", "-v"]);
+    let mut seen = Vec::new();
+    common::binary::wait_for(&rx, "docker build", &mut seen, Duration::from_secs(600));
+    std::thread::sleep(Duration::from_secs(8));
+    let dind = std::process::Command::new("docker")
+        .args(["ps", "-q", "--filter", &format!("label={}", run.label.filter()), "--filter", "label=harness.role=dind"])
+        .output()
+        .unwrap();
+    let id = String::from_utf8_lossy(&dind.stdout).trim().to_owned();
+    assert!(!id.is_empty(), "the dind runs");
+    assert!(std::process::Command::new("docker").args(["kill", &id]).output().unwrap().status.success());
+    let status = child.wait().unwrap();
+    seen.extend(rx.try_iter());
+    let left = leftovers(&run.label).await.unwrap();
+    if !left.is_empty() {
+        sweep(&run.label).await.unwrap();
+    }
+    let log = seen.join("\n");
+    assert_eq!(status.code(), Some(3), "{log}");
+    assert!(left.is_empty(), "{left:?}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["status"]["error_kind"], "daemon_exited", "{report:#}");
+    let message = report["status"]["message"].as_str().unwrap();
+    assert!(message.contains("stopped while") && message.contains("docker build"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_registry_stopping_during_a_push_is_an_infrastructure_error() {
+    if !require_docker().await {
+        return;
+    }
+    let toml = "description = \"registry dies\"\n\n[[job]]\n[[job.command]]\nbuild = \"classic\"\ntags = [\"{image}:big\"]\n\n[[job.command]]\npush = \"{image}:big\"\n";
+    // A layer big enough that the push takes a while.
+    let dockerfile = "FROM {runtime}\nRUN head -c 300000000 /dev/urandom > /big\n";
+    let run = BinaryRun::new("registry-dies", toml, dockerfile);
+    let (mut child, rx) = common::binary::spawn(&run, &["--engine", "20.10.24", "-v"]);
+    let mut seen = Vec::new();
+    common::binary::wait_for(&rx, "$ docker push", &mut seen, Duration::from_secs(900));
+    let registry = std::process::Command::new("docker")
+        .args([
+            "ps",
+            "-q",
+            "--filter",
+            &format!("label={}", run.label.filter()),
+            "--filter",
+            "label=harness.role=registry",
+        ])
+        .output()
+        .unwrap();
+    let id = String::from_utf8_lossy(&registry.stdout).trim().to_owned();
+    assert!(std::process::Command::new("docker").args(["kill", &id]).output().unwrap().status.success());
+    let status = child.wait().unwrap();
+    seen.extend(rx.try_iter());
+    let left = leftovers(&run.label).await.unwrap();
+    if !left.is_empty() {
+        sweep(&run.label).await.unwrap();
+    }
+    let log = seen.join("\n");
+    assert_eq!(status.code(), Some(3), "{log}");
+    assert!(left.is_empty(), "{left:?}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["status"]["error_kind"], "registry", "{report:#}");
+    let message = report["status"]["message"].as_str().unwrap();
+    assert!(message.contains("registry") && message.contains("docker push"), "{message}");
+}
