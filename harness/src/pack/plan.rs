@@ -133,8 +133,12 @@ fn job_plan(job: &PlannedJob<'_>) -> JobPlan {
     let commands: Vec<CommandPlan> = job
         .commands
         .iter()
-        .map(|c| CommandPlan {
-            script: c.rendered.script.clone(),
+        .zip(&job.job.job.commands)
+        .map(|(c, command)| CommandPlan {
+            // The harness logs in from a password file it writes into the
+            // dind; a pack has no such file: its login is the scenario's
+            // own line (its password redacted when the pack is written).
+            script: if c.password.is_some() { command.render(&job.vars).script } else { c.rendered.script.clone() },
             log: c.log.clone(),
             build_id: c.rendered.build_id.clone(),
             may_fail: c.rendered.may_fail,
@@ -226,6 +230,9 @@ mod tests {
         let job3 = &plan.jobs[2];
         let logs: Vec<&str> = job3.commands.iter().map(|c| c.log.as_str()).collect();
         assert_eq!(logs[..5], ["01-login.log", "02-pull.log", "03-pull.log", "04-pull.log", "05-chef.log"]);
+        // A pack's dind has no harness password file: the login is the scenario's line.
+        let login = &job3.commands[0].script;
+        assert!(login.contains("docker login") && !login.contains(crate::engine::REGISTRY_PASSWORD_FILE), "{login}");
         assert_eq!(
             job3.commands[6].script,
             "DOCKER_BUILDKIT=1 docker build --progress=plain --target builder --cache-from \
