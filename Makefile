@@ -12,7 +12,7 @@ CARGO ?= cargo
 HARNESS = $(CARGO) run --quiet -p harness --
 ENGINE_FLAG = $(if $(ENGINE),--engine $(ENGINE),)
 
-.PHONY: demo test test-slow test-tools docker images images-if-local scenarios lint bench bench-overhead clean-docker
+.PHONY: demo test test-faults test-slow test-tools docker images images-if-local scenarios lint bench bench-overhead clean-docker
 
 demo: docker images-if-local
 	$(HARNESS) run $(SCENARIO) $(ENGINE_FLAG) --images $(IMAGES)
@@ -23,6 +23,12 @@ test: docker images-if-local test-tools
 # Chromium, xmllint and check-jsonschema for the report and CI-file tests.
 test-tools:
 	@ci/test-tools
+
+# Faults and interrupts (Docker; a dind killed mid-build, the registry
+# stopping during a push, a hung build, SIGINT at three points, kill -9 then
+# `harness clean`): about 10 min on 2 cores. .ci/run runs it after `make test`.
+test-faults: docker images-if-local
+	$(CARGO) test -p harness --test cli_faults --test cli_interrupt --test cli_clean -- --ignored --test-threads 1
 
 # The slow Docker tests kept out of `make test` (reproduction packs run end
 # to end, cache-record recording): about 25 min on 2 cores.

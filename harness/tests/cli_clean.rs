@@ -12,6 +12,7 @@ use harness::engine::{leftovers, require_docker, sweep};
 const SCENARIO: &str = "description = \"killed\"\n\n[[job]]\n[[job.command]]\nbuild = \"classic\"\n";
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "fault test (Docker, minutes): `make test-faults`, which .ci/run runs"]
 async fn clean_removes_what_kill_9_left() {
     if !require_docker().await {
         return;

@@ -37,6 +37,7 @@ fn no_docker_daemon_at_start_is_exit_3_without_a_hang() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "fault test (Docker, minutes): `make test-faults`, which .ci/run runs"]
 async fn a_build_hanging_past_the_timeout_is_killed_and_reported() {
     if !require_docker().await {
         return;
@@ -60,6 +61,7 @@ async fn a_build_hanging_past_the_timeout_is_killed_and_reported() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "fault test (Docker, minutes): `make test-faults`, which .ci/run runs"]
 async fn a_dind_killed_mid_build_is_an_infrastructure_error() {
     if !require_docker().await {
         return;
@@ -95,6 +97,7 @@ async fn a_dind_killed_mid_build_is_an_infrastructure_error() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "fault test (Docker, minutes): `make test-faults`, which .ci/run runs"]
 async fn the_registry_stopping_during_a_push_is_an_infrastructure_error() {
     if !require_docker().await {
         return;

@@ -81,6 +81,7 @@ build_args = { SLOW = "1" }
 const DOCKERFILE: &str = "FROM {runtime}\nARG SLOW\nRUN if [ -n \"$SLOW\" ]; then echo sleeping; sleep 600; fi\n";
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "fault test (Docker, minutes): `make test-faults`, which .ci/run runs"]
 async fn sigint_during_seeding_writes_the_report_and_leaves_nothing() {
     if !require_docker().await {
         return;
@@ -96,6 +97,7 @@ async fn sigint_during_seeding_writes_the_report_and_leaves_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "fault test (Docker, minutes): `make test-faults`, which .ci/run runs"]
 async fn sigint_mid_build_keeps_the_finished_job() {
     if !require_docker().await {
         return;
@@ -117,6 +119,7 @@ async fn sigint_mid_build_keeps_the_finished_job() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "fault test (Docker, minutes): `make test-faults`, which .ci/run runs"]
 async fn sigint_between_jobs_starts_no_more_work() {
     if !require_docker().await {
         return;
