@@ -51,7 +51,14 @@ pub enum MissCause {
     /// The imported cache had the step's key but no layer (or no record).
     LostResult { lost_in_job: u32, records: usize, records_with_layers: usize, key_present: bool, links: Vec<String> },
     /// The key differs; `first_change` names the first differing input.
-    ChangedInput { first_change: String, changed_paths: Vec<String> },
+    ChangedInput {
+        first_change: String,
+        changed_paths: Vec<String>,
+        /// The steps between the miss and the first change, nearest first
+        /// (a `COPY --from` leads into its source stage).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        via: Vec<String>,
+    },
     /// Nothing to import, or the import could not have worked.
     NeverImported { why: String },
     /// The records do not tell.
@@ -62,6 +69,9 @@ pub enum MissCause {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Explanation {
     pub job: u32,
+    /// The build the step belongs to (its id in the scenario), when known.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub build: String,
     pub step: String,
     pub cause: MissCause,
     /// One line for the grid and the terminal.
@@ -78,14 +88,16 @@ pub fn explain_misses(jobs: &[JobExport<'_>], runs: &[StepRun]) -> Vec<Explanati
         if !ran_before || pos == 0 {
             continue;
         }
-        let cause = explain_one(&jobs[pos - 1], &jobs[pos], &run.step);
+        let cause = explain_step(&jobs[pos - 1], &jobs[pos], &run.step);
         let line = describe(&run.step, &cause);
-        out.push(Explanation { job: run.job, step: run.step.clone(), cause, line });
+        out.push(Explanation { job: run.job, build: String::new(), step: run.step.clone(), cause, line });
     }
     out
 }
 
-fn explain_one(previous: &JobExport<'_>, current: &JobExport<'_>, step: &str) -> MissCause {
+/// Why `step` missed in `current` although `previous` (the export the
+/// build imported) could have given it.
+pub fn explain_step(previous: &JobExport<'_>, current: &JobExport<'_>, step: &str) -> MissCause {
     let (imported, imported_cover) = match &previous.export {
         Ok(pair) => *pair,
         Err(why) => {
@@ -132,12 +144,14 @@ fn explain_one(previous: &JobExport<'_>, current: &JobExport<'_>, step: &str) ->
         return MissCause::ChangedInput {
             first_change: "the step itself (its instruction, a build argument or its environment)".into(),
             changed_paths: Vec::new(),
+            via: Vec::new(),
         };
     }
     let first = matcher.first_change(record);
     MissCause::ChangedInput {
         first_change: name_record(now, now_cover, first, record),
         changed_paths: current.changed_paths.clone(),
+        via: Vec::new(),
     }
 }
 
@@ -245,10 +259,13 @@ pub fn describe(step: &str, cause: &MissCause) -> String {
             if *key_present { "there without its layer" } else { "not there, though its parents are" },
             links.join(", ")
         ),
-        MissCause::ChangedInput { first_change, changed_paths } => {
+        MissCause::ChangedInput { first_change, changed_paths, via } => {
             let mut line = format!(
-                "changed input: the key of `{instruction}` differs from the imported one; first change: {first_change}"
+                "changed input: the key of `{instruction}` differs from the earlier job's; first change: {first_change}"
             );
+            if !via.is_empty() {
+                line.push_str(&format!(" (through {})", via.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")));
+            }
             if !changed_paths.is_empty() {
                 line.push_str(&format!("; changed paths: {}", changed_paths.join(", ")));
             }

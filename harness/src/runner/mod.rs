@@ -8,6 +8,8 @@
 //! judges, [`crate::evidence`] decides each step's outcome, and reporters
 //! ([`crate::report`]) turn the runner's [`Envelope`]s into output.
 
+mod cache_hook;
+mod cache_refs;
 mod cell;
 mod error;
 mod events;
@@ -28,6 +30,6 @@ pub use layers::map_layers;
 pub use matrix::{CellKey, ImageStore, RunOptions};
 pub(crate) use matrix::{Matrix, MatrixSettings};
 pub use replay::replay;
-pub use result::{BuildReport, CommandReport, JobReport, RunReport, RunStatus, StepReport, REPORT_SCHEMA};
+pub use result::{BuildReport, CacheReport, CommandReport, JobReport, RunReport, RunStatus, StepReport, REPORT_SCHEMA};
 pub use shared::Shared;
 pub use workspace::{plan_scenario_base_images, RewriteError, Workspace};
