@@ -32,9 +32,12 @@ fn statuses(report: &RunReport, step: &str) -> Vec<(u32, Status)> {
 #[tokio::test(flavor = "multi_thread")]
 async fn ci_inline_cache_alternates_on_26_1() {
     // Three jobs are the fewest that show the alternation.
-    let Some(report) = common::run::run_local(&scenario_dir("ci-inline-cache"), ENGINE, Some(3)).await else {
+    let Some(kept) = common::run::run_keeping_registry(&scenario_dir("ci-inline-cache"), ENGINE, Some(3)).await else {
         return;
     };
+    diagnose_reads_the_run_registry(&kept);
+    let report = kept.report.clone();
+    kept.finish().await;
     let grid = render_grid(&report);
     assert_eq!(report.status, RunStatus::Passed, "{grid}");
     assert_eq!(report.jobs.len(), 3, "{grid}");
@@ -48,6 +51,44 @@ async fn ci_inline_cache_alternates_on_26_1() {
         assert!(job.runs.iter().all(|r| r.status == Status::Pass), "job {} ran a stale binary\n{grid}", job.number);
     }
     cook_miss_is_a_result_lost_in_job_2(&report, &grid);
+}
+
+/// `harness diagnose --image` on the builder image each job pushed (by
+/// digest, from the registry the run kept alive), with the run's CA and
+/// the scenario's login in a Docker config: it names the result job 2's
+/// export lost, and never prints the password.
+fn diagnose_reads_the_run_registry(kept: &common::run::KeptRun) {
+    use base64::Engine as _;
+    let registry = kept.shared.registry();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ca.pem"), registry.ca_pem()).unwrap();
+    let (user, password) = registry.credentials().expect("ci-inline-cache logs in");
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    let config = serde_json::json!({"auths": {registry.host_address(): {"auth": auth}}});
+    std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
+    let refs: Vec<String> = kept
+        .report
+        .jobs
+        .iter()
+        .map(|job| {
+            let builder = job.caches.iter().find(|c| c.build.as_deref() == Some("builder")).expect("builder read");
+            let repository = builder.reference.split_once('/').unwrap().1.rsplit_once(':').unwrap().0;
+            format!("{}/{repository}@{}", registry.host_address(), builder.digest.as_deref().unwrap())
+        })
+        .collect();
+    let out = assert_cmd::Command::cargo_bin("harness")
+        .unwrap()
+        .env("DOCKER_CONFIG", dir.path())
+        .args(["diagnose", "--ca", dir.path().join("ca.pem").to_str().unwrap(), "--image"])
+        .args(&refs)
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let blocks: Vec<&str> = stdout.split("\n\n").collect();
+    assert_eq!(blocks.len(), 3, "{stdout}");
+    assert!(blocks[1].contains("lost result: the key of `RUN cargo chef cook"), "{stdout}");
+    assert!(!stdout.contains(password) && !stderr.contains(password), "the password was printed");
 }
 
 /// The runner read every pushed ref back after each job; job 3's cook miss
