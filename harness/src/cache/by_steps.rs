@@ -167,7 +167,7 @@ fn instruction(step: &ObservedStep) -> &str {
 
 /// The changed paths a `COPY`/`ADD` reads: its sources are every word but
 /// the last that is not a flag.
-fn copied_paths(instruction: &str, changed: &[String]) -> Vec<String> {
+pub(crate) fn copied_paths(instruction: &str, changed: &[String]) -> Vec<String> {
     let words: Vec<&str> = instruction.split_whitespace().skip(1).filter(|w| !w.starts_with("--")).collect();
     let Some((_, sources)) = words.split_last() else { return Vec::new() };
     changed

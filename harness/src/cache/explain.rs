@@ -17,6 +17,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::by_steps::copied_paths;
 use super::coverage::JobCache;
 use super::model::{CacheConfig, CacheSource};
 
@@ -147,11 +148,28 @@ pub fn explain_step(previous: &JobExport<'_>, current: &JobExport<'_>, step: &st
             via: Vec::new(),
         };
     }
-    let first = matcher.first_change(record);
-    MissCause::ChangedInput {
-        first_change: name_record(now, now_cover, first, record),
-        changed_paths: current.changed_paths.clone(),
-        via: Vec::new(),
+    let path = matcher.first_change(record);
+    let first = path.last().copied().unwrap_or(record);
+    let step_of = |r: usize| now_cover.steps.iter().find(|s| s.record == Some(r)).map(|s| s.step.clone());
+    // Steps between the miss and the change, as a person follows them.
+    let via: Vec<String> = path[1..].iter().filter_map(|&r| step_of(r)).filter(|s| s != step).collect();
+    // A content checksum is named by the step that reads it, and the
+    // changed paths narrowed to what that step copies.
+    let reader = (now.records[first].inputs.is_empty() && path.len() >= 2)
+        .then(|| step_of(path[path.len() - 2]))
+        .flatten()
+        .filter(|s| is_copy(s));
+    match reader {
+        Some(reader) if !feeds_base(now, first) => MissCause::ChangedInput {
+            first_change: format!("the files `{reader}` copies (checksum {})", short(&now.records[first].digest)),
+            changed_paths: copied_paths(instruction_of(&reader), &current.changed_paths),
+            via: via.into_iter().filter(|s| *s != reader).collect(),
+        },
+        _ => MissCause::ChangedInput {
+            first_change: name_record(now, now_cover, first, record),
+            changed_paths: current.changed_paths.clone(),
+            via,
+        },
     }
 }
 
@@ -200,11 +218,13 @@ impl<'a> Matcher<'a> {
     }
 
     /// Walks up from `record` along inputs that have no match, to the first
-    /// record (nearest the roots) that differs.
-    fn first_change(&mut self, record: usize) -> usize {
+    /// record (nearest the roots) that differs; returns the records walked,
+    /// `record` first, that one last.
+    fn first_change(&mut self, record: usize) -> Vec<usize> {
         let a = self.a;
-        let mut at = record;
+        let mut path = vec![record];
         for _ in 0..a.records.len() {
+            let at = *path.last().unwrap_or(&record);
             let unmatched = a.records[at]
                 .inputs
                 .iter()
@@ -212,11 +232,11 @@ impl<'a> Matcher<'a> {
                 .and_then(|alternatives| alternatives.first())
                 .map(|i| i.link);
             match unmatched {
-                Some(parent) => at = parent,
+                Some(parent) => path.push(parent),
                 None => break,
             }
         }
-        at
+        path
     }
 }
 
@@ -230,18 +250,28 @@ fn name_record(config: &CacheConfig, cover: &JobCache, record: usize, missed: us
         return format!("`{}`", step.step);
     }
     if config.records[record].inputs.is_empty() {
-        // A root feeding input 0 starts a stage (its base image); any other
-        // root is a content checksum of files a COPY or mount reads.
-        let feeds_base = config
-            .dependants(record)
-            .any(|d| config.records[d].inputs.first().is_some_and(|a| a.iter().any(|i| i.link == record)));
-        return if feeds_base {
+        return if feeds_base(config, record) {
             format!("the base image (source key {})", short(&config.records[record].digest))
         } else {
             format!("the content of the files a step copies (checksum {})", short(&config.records[record].digest))
         };
     }
     format!("an earlier operation outside the built stage (key {})", short(&config.records[record].digest))
+}
+
+/// A root feeding input 0 starts a stage (its base image); any other root
+/// is a content checksum of files a COPY or mount reads.
+fn feeds_base(config: &CacheConfig, record: usize) -> bool {
+    config.dependants(record).any(|d| config.records[d].inputs.first().is_some_and(|a| a.iter().any(|i| i.link == record)))
+}
+
+fn is_copy(step: &str) -> bool {
+    matches!(instruction_of(step).split_whitespace().next(), Some("COPY" | "ADD"))
+}
+
+/// `COPY . .` of `[builder 3/4] COPY . .`.
+fn instruction_of(step: &str) -> &str {
+    step.split_once("] ").map_or(step, |(_, rest)| rest)
 }
 
 fn short(digest: &str) -> &str {

@@ -61,7 +61,7 @@ pub fn render_grid(report: &RunReport) -> String {
     for job in &report.jobs {
         for verdict in job.verdicts.iter().filter(|v| v.status != Status::Pass) {
             let _ = writeln!(out, "  {}", explain(verdict));
-            if let Some(why) = why_line(job, verdict) {
+            if let Some(why) = super::cell::why_line(job, verdict) {
                 let _ = writeln!(out, "    why: {why}");
             }
         }
@@ -125,19 +125,6 @@ fn mark(status: &Status) -> &'static str {
         Status::NoLongerReproduces { .. } => " ↑",
         Status::Unsupported { .. } => " -",
     }
-}
-
-/// The cause of a miss under an unexpected miss or a known-bug hit, as
-/// the cache hook explained it.
-fn why_line<'a>(job: &'a JobReport, verdict: &Verdict) -> Option<&'a str> {
-    let relevant = match verdict.status {
-        Status::Fail => verdict.observed == Some(crate::progress::Outcome::Executed),
-        Status::KnownBug { .. } => true,
-        _ => false,
-    };
-    let step = verdict.matched.as_deref()?;
-    let found = job.misses.iter().find(|m| m.step == step && (m.build.is_empty() || m.build == verdict.build));
-    found.filter(|_| relevant).map(|m| m.line.as_str())
 }
 
 /// One line for a verdict that is not a plain pass.
