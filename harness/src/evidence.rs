@@ -101,7 +101,11 @@ pub fn witness_cache(step: &mut ObservedStep, witness: CacheWitness) {
         (None, _) => format!("cache: `{}` has no record of the step", witness.reference),
         (Some(key), true) => format!("cache: `{}` has its key {} with its layer", witness.reference, short(key)),
         (Some(key), false) => {
-            format!("cache: `{}` has its key {} without a layer: a later build cannot hit it", witness.reference, short(key))
+            format!(
+                "cache: `{}` has its key {} without a layer: a later build cannot hit it",
+                witness.reference,
+                short(key)
+            )
         }
     };
     step.reasons.push(reason);
@@ -247,7 +251,11 @@ mod tests {
     #[test]
     fn the_cache_witness_adds_a_reason_and_never_revises() {
         let build = cook_build();
-        let witness = CacheWitness { reference: "r/app:builder".into(), key: Some("sha256:0123456789abcdef".into()), has_layer: false };
+        let witness = CacheWitness {
+            reference: "r/app:builder".into(),
+            key: Some("sha256:0123456789abcdef".into()),
+            has_layer: false,
+        };
         let step = observe(build.steps[0].clone(), Witnesses { cache: Some(witness.clone()), ..Default::default() }, 2);
         assert_eq!(step.observed, Outcome::ExecutedUnsure);
         assert_eq!(step.cache, Some(witness));

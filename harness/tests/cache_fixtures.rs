@@ -142,9 +142,7 @@ fn the_cook_miss_is_explained_as_a_lost_result(#[case] set: &str, #[case] buggy:
     assert!(job3.line.contains("moby/buildkit/issues/2274"), "{}", job3.line);
     // The final `RUN cargo build` misses every job: by the edited source.
     for miss in explained.iter().filter(|e| e.step.contains("RUN cargo build")) {
-        let MissCause::ChangedInput { first_change, changed_paths, .. } = &miss.cause else {
-            panic!("{miss:#?}")
-        };
+        let MissCause::ChangedInput { first_change, changed_paths, .. } = &miss.cause else { panic!("{miss:#?}") };
         assert!(first_change.starts_with("the files `[builder 3/4] COPY . .` copies (checksum "), "{miss:#?}");
         assert_eq!(changed_paths, &["src/main.rs"], "{miss:#?}");
     }

@@ -57,8 +57,7 @@ fn an_unreachable_registry_is_an_infrastructure_failure() {
 
 #[test]
 fn diagnose_image_compares_each_export_with_the_one_before() {
-    let jobs: Vec<String> =
-        (1..=3).map(|n| fixture(&format!("inline-26.1.5-classic/job-{n}/builder.json"))).collect();
+    let jobs: Vec<String> = (1..=3).map(|n| fixture(&format!("inline-26.1.5-classic/job-{n}/builder.json"))).collect();
     let out = harness().args(["diagnose", "--image"]).args(&jobs).assert().success();
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     // Job 2 hit the cache and its export lost cook's layer; job 3 ran cook

@@ -104,10 +104,16 @@ fn cook_miss_is_a_result_lost_in_job_2(report: &RunReport, grid: &str) {
         cache.export.clone().unwrap()
     };
     let (job2, job3) = (builder(1), builder(2));
-    let cook = |e: &harness::cache::JobCache| e.steps.iter().find(|s| s.step.contains("cargo chef cook")).cloned().unwrap();
+    let cook =
+        |e: &harness::cache::JobCache| e.steps.iter().find(|s| s.step.contains("cargo chef cook")).cloned().unwrap();
     let figures = format!(
         "job 2: {} records, {} with layers, cook {:?}; job 3: {} records, {} with layers, cook {:?}",
-        job2.records, job2.records_with_layers, cook(&job2), job3.records, job3.records_with_layers, cook(&job3)
+        job2.records,
+        job2.records_with_layers,
+        cook(&job2),
+        job3.records,
+        job3.records_with_layers,
+        cook(&job3)
     );
     eprintln!("{figures}");
     assert_eq!(cook(&job2).key, cook(&job3).key, "{figures}");

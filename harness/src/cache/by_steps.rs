@@ -170,11 +170,7 @@ fn instruction(step: &ObservedStep) -> &str {
 pub(crate) fn copied_paths(instruction: &str, changed: &[String]) -> Vec<String> {
     let words: Vec<&str> = instruction.split_whitespace().skip(1).filter(|w| !w.starts_with("--")).collect();
     let Some((_, sources)) = words.split_last() else { return Vec::new() };
-    changed
-        .iter()
-        .filter(|path| sources.iter().any(|source| reads(source, path)))
-        .cloned()
-        .collect()
+    changed.iter().filter(|path| sources.iter().any(|source| reads(source, path))).cloned().collect()
 }
 
 fn reads(source: &str, path: &str) -> bool {
@@ -204,10 +200,8 @@ mod tests {
             .into_iter()
             .map(|step| {
                 let different = changed_layers.iter().any(|c| step.name().contains(c));
-                let witnesses = Witnesses {
-                    layer_vs_previous: different.then_some(LayerCompare::Different),
-                    ..Default::default()
-                };
+                let witnesses =
+                    Witnesses { layer_vs_previous: different.then_some(LayerCompare::Different), ..Default::default() };
                 observe(step, witnesses, 3)
             })
             .collect()

@@ -262,7 +262,9 @@ fn name_record(config: &CacheConfig, cover: &JobCache, record: usize, missed: us
 /// A root feeding input 0 starts a stage (its base image); any other root
 /// is a content checksum of files a COPY or mount reads.
 fn feeds_base(config: &CacheConfig, record: usize) -> bool {
-    config.dependants(record).any(|d| config.records[d].inputs.first().is_some_and(|a| a.iter().any(|i| i.link == record)))
+    config
+        .dependants(record)
+        .any(|d| config.records[d].inputs.first().is_some_and(|a| a.iter().any(|i| i.link == record)))
 }
 
 fn is_copy(step: &str) -> bool {
@@ -294,7 +296,10 @@ pub fn describe(step: &str, cause: &MissCause) -> String {
                 "changed input: the key of `{instruction}` differs from the earlier job's; first change: {first_change}"
             );
             if !via.is_empty() {
-                line.push_str(&format!(" (through {})", via.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")));
+                line.push_str(&format!(
+                    " (through {})",
+                    via.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+                ));
             }
             if !changed_paths.is_empty() {
                 line.push_str(&format!("; changed paths: {}", changed_paths.join(", ")));

@@ -78,7 +78,12 @@ impl CacheHook {
         self.exports.extend(now);
     }
 
-    async fn read(&mut self, ctx: &HookContext<'_>, exported: &ExportedRef, report: &JobReport) -> (CacheReport, Stored) {
+    async fn read(
+        &mut self,
+        ctx: &HookContext<'_>,
+        exported: &ExportedRef,
+        report: &JobReport,
+    ) -> (CacheReport, Stored) {
         let expected = if exported.registry_cache { CacheSource::Registry } else { CacheSource::Inline };
         let mut cache = CacheReport {
             reference: exported.reference.clone(),
@@ -133,9 +138,10 @@ impl CacheHook {
         let mut out = Vec::new();
         for build in builds(report) {
             let bases = stage_bases(&dockerfile_text(ctx, job, &build.id).unwrap_or_default());
-            let missed = build.steps.iter().filter(|s| {
-                s.observed == Outcome::Executed && self.seen.contains(&(build.id.clone(), s.step.name()))
-            });
+            let missed = build
+                .steps
+                .iter()
+                .filter(|s| s.observed == Outcome::Executed && self.seen.contains(&(build.id.clone(), s.step.name())));
             for step in missed {
                 let name = step.step.name();
                 let from = imports.iter().find(|i| i.build == build.id);
@@ -175,7 +181,10 @@ impl CacheHook {
         }
         let Some((reference, imported)) = refs.iter().find_map(|r| self.exports.get(r).map(|s| (r, s))) else {
             return MissCause::NeverImported {
-                why: format!("no earlier job pushed {}", refs.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ")),
+                why: format!(
+                    "no earlier job pushed {}",
+                    refs.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ")
+                ),
             };
         };
         // This job's own key: the same ref re-pushed, else any ref of the build.
@@ -301,7 +310,8 @@ pub(crate) fn stage_bases(dockerfile: &str) -> BTreeMap<String, String> {
     for instruction in crate::dockerfile::instructions(dockerfile).into_iter().filter(|i| i.keyword == "FROM") {
         let words: Vec<String> =
             instruction.args.split_whitespace().filter(|w| !w.starts_with("--")).map(str::to_ascii_lowercase).collect();
-        let (Some(base), Some(name)) = (words.first(), words.iter().position(|w| w == "as").and_then(|p| words.get(p + 1)))
+        let (Some(base), Some(name)) =
+            (words.first(), words.iter().position(|w| w == "as").and_then(|p| words.get(p + 1)))
         else {
             continue;
         };

@@ -49,7 +49,10 @@ pub(crate) fn exported_refs(job: &PlannedJob<'_>) -> Vec<ExportedRef> {
                 if pushes(build, vars) {
                     for tag in &build.tags {
                         let id = Some(build.id.clone());
-                        push(&mut out, ExportedRef { reference: tag.render(vars), command: k, build: id, registry_cache: false });
+                        push(
+                            &mut out,
+                            ExportedRef { reference: tag.render(vars), command: k, build: id, registry_cache: false },
+                        );
                     }
                 }
             }
@@ -96,9 +99,11 @@ fn last_build_tagging(job: &PlannedJob<'_>, before: usize, reference: &str) -> O
 }
 
 fn pushes(build: &BuildCommand, vars: &Vars) -> bool {
-    build.extra_args.iter().map(|a| a.render(vars)).any(|a| {
-        a == "--push" || (a.starts_with("--output") || a.starts_with("type=image")) && a.contains("push=true")
-    })
+    build
+        .extra_args
+        .iter()
+        .map(|a| a.render(vars))
+        .any(|a| a == "--push" || (a.starts_with("--output") || a.starts_with("type=image")) && a.contains("push=true"))
 }
 
 /// The refs of cache specs: `type=registry,ref=X,…` gives X, a plain

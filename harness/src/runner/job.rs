@@ -69,7 +69,18 @@ impl<'a> JobRunner<'a> {
     ) -> Self {
         let containerd = scenario.daemon.containerd_snapshotter;
         let logs_in = scenario_login(scenario).is_some();
-        Self { opts, shared, events, workspace, dockerfiles, containerd, logs_in, daemon: None, previous: None, cache: CacheHook::default() }
+        Self {
+            opts,
+            shared,
+            events,
+            workspace,
+            dockerfiles,
+            containerd,
+            logs_in,
+            daemon: None,
+            previous: None,
+            cache: CacheHook::default(),
+        }
     }
 
     /// Runs one job. An edit that changes nothing or a command that fails
