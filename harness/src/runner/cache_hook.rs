@@ -55,6 +55,12 @@ pub(crate) struct HookContext<'a> {
     pub(crate) context: &'a Path,
 }
 
+/// Where a build's Dockerfile is read from.
+struct Files<'a> {
+    dockerfiles: &'a [PlannedFile],
+    context: &'a Path,
+}
+
 impl CacheHook {
     /// Reads the job's exports into `report`, witnesses its steps and
     /// explains its misses.
@@ -68,9 +74,23 @@ impl CacheHook {
             report.caches.push(cache);
             now.insert(exported.reference, stored);
         }
+        self.conclude(ctx.dockerfiles, ctx.context, job, report, now);
+    }
+
+    /// With the job's exports read (`now`, by ref): witnesses, misses, and
+    /// what later jobs need.
+    fn conclude(
+        &mut self,
+        dockerfiles: &[PlannedFile],
+        context: &Path,
+        job: &PlannedJob<'_>,
+        report: &mut JobReport,
+        now: HashMap<String, Stored>,
+    ) {
         feed_witnesses(report);
         self.edits.insert(report.number, report.edits.iter().map(|e| e.file.clone()).collect());
-        report.misses = self.explain(ctx, job, report, &now);
+        let files = Files { dockerfiles, context };
+        report.misses = self.explain(&files, job, report, &now);
         for build in builds(report) {
             self.last_job_of.insert(build.id.clone(), report.number);
             self.seen.extend(build.steps.iter().map(|s| (build.id.clone(), s.step.name())));
@@ -129,7 +149,7 @@ impl CacheHook {
     /// job ran it, with its cause.
     fn explain(
         &self,
-        ctx: &HookContext<'_>,
+        files: &Files<'_>,
         job: &PlannedJob<'_>,
         report: &JobReport,
         now: &HashMap<String, Stored>,
@@ -137,7 +157,7 @@ impl CacheHook {
         let imports = build_imports(job);
         let mut out = Vec::new();
         for build in builds(report) {
-            let bases = stage_bases(&dockerfile_text(ctx, job, &build.id).unwrap_or_default());
+            let bases = stage_bases(&dockerfile_text(files, job, &build.id).unwrap_or_default());
             let missed = build
                 .steps
                 .iter()
@@ -292,14 +312,14 @@ fn save_documents(job_dir: &Path, reference: &str, documents: &crate::cache::Cac
 }
 
 /// The text of the Dockerfile build `id` used.
-fn dockerfile_text(ctx: &HookContext<'_>, job: &PlannedJob<'_>, id: &str) -> Option<String> {
+fn dockerfile_text(files: &Files<'_>, job: &PlannedJob<'_>, id: &str) -> Option<String> {
     let file = job.job.job.commands.iter().find_map(|c| match &c.kind {
         CommandKind::Build(b) if b.id == id => Some(b.file.clone().unwrap_or_else(|| "Dockerfile".into())),
         _ => None,
     })?;
-    match ctx.dockerfiles.iter().find(|d| d.name == file) {
+    match files.dockerfiles.iter().find(|d| d.name == file) {
         Some(planned) => Some(planned.content.clone()),
-        None => std::fs::read_to_string(ctx.context.join(&file)).ok(),
+        None => std::fs::read_to_string(files.context.join(&file)).ok(),
     }
 }
 
@@ -326,6 +346,119 @@ pub(crate) fn stage_bases(dockerfile: &str) -> BTreeMap<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cache::{decode_documents, CacheDocuments};
+    use crate::catalogue::{workspace_root, Catalogue, ResolvedMode};
+    use crate::evidence::{observe, Witnesses};
+    use crate::runner::plan::{Plan, RunValues};
+    use crate::runner::result::CommandReport;
+    use crate::scenario::{load_scenario, EditReport};
+
+    fn fixtures() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+    }
+
+    /// Job `job`'s builder export recorded on 26.1.5, covered with the
+    /// steps that job saw.
+    fn recorded_export(job: u32) -> Stored {
+        let dir = fixtures().join(format!("cache/inline-26.1.5-classic/job-{job}"));
+        let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+        let documents: CacheDocuments = serde_json::from_str(&read("builder.json")).unwrap();
+        let (config, _) = decode_documents(&documents).unwrap();
+        let recorded: serde_json::Value = serde_json::from_str(&read("builder.steps.json")).unwrap();
+        let steps: Vec<StepLayer> = recorded["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| serde_json::from_value(s["step"].clone()).unwrap())
+            .collect();
+        let covered = cover("builder", &config, &steps);
+        Stored { job, build: Some("builder".into()), read: Ok((config, covered)) }
+    }
+
+    /// Job `job`'s report: the recorded 26.1.5 builder log, observed.
+    fn job_report(job: u32) -> JobReport {
+        let log = fixtures().join(format!("logs/docker26.1-inline-job{job}-builder.log"));
+        let build = crate::progress::parse_path(&log).unwrap().pop().unwrap();
+        let steps = build.steps.into_iter().map(|s| observe(s, Witnesses::default(), job)).collect();
+        JobReport {
+            number: job,
+            name: "pipeline".into(),
+            daemon: DaemonMode::Fresh,
+            versions: None,
+            daemon_ready_secs: None,
+            edits: vec![EditReport { file: "src/main.rs".into(), summary: "wrote 70 bytes".into() }],
+            commands: vec![CommandReport {
+                script: "docker build".into(),
+                exit_code: 0,
+                may_fail: false,
+                duration_secs: 0.0,
+                log,
+                build: Some(BuildReport { id: "builder".into(), steps, parse_error: None, layers_note: None }),
+            }],
+            verdicts: Vec::new(),
+            runs: Vec::new(),
+            error: None,
+            duration_secs: 0.0,
+            caches: Vec::new(),
+            misses: Vec::new(),
+        }
+    }
+
+    /// The hook after each job of the seed on 26.1.5, from recorded exports
+    /// and logs: job 3's cook miss is the result job 2's export lost, the
+    /// final build's miss the edited source, and job 3's cook carries its
+    /// key with a layer again.
+    #[test]
+    fn recorded_jobs_explain_cook_as_lost_and_the_build_as_the_edit() {
+        let catalogue = Catalogue::load_default().unwrap();
+        let scenario = load_scenario(&workspace_root().join("scenarios/ci-inline-cache"), &catalogue).unwrap();
+        let images = catalogue.resolve("26.1.5", ResolvedMode::Local).unwrap();
+        let plan = Plan::build(&scenario, catalogue.engine("26.1.5").unwrap(), RunValues::offline(&images), Some(3));
+        let reference = format!("{}/ci-inline-cache/26.1.5:builder", plan.values.registry);
+        let mut hook = CacheHook::default();
+        let mut reports = Vec::new();
+        for (job, planned) in (1..=3).zip(&plan.jobs) {
+            let mut report = job_report(job);
+            report.caches.push(CacheReport {
+                reference: reference.clone(),
+                build: Some("builder".into()),
+                source: CacheSource::Inline,
+                digest: None,
+                documents: None,
+                export: recorded_export(job).read.ok().map(|(_, covered)| covered),
+                error: None,
+            });
+            let now = HashMap::from([(reference.clone(), recorded_export(job))]);
+            hook.conclude(&plan.dockerfiles, Path::new("/nonexistent"), planned, &mut report, now);
+            reports.push(report);
+        }
+        let cook = |r: &JobReport| r.misses.iter().find(|m| m.step.contains("cargo chef cook")).cloned();
+        assert_eq!(cook(&reports[1]), None, "job 2 hit the cache");
+        let miss = cook(&reports[2]).expect("job 3 ran cook");
+        assert_eq!(
+            miss.cause,
+            MissCause::LostResult {
+                lost_in_job: 2,
+                records: 14,
+                records_with_layers: 3,
+                key_present: true,
+                links: crate::cache::explain::LOST_RESULT_LINKS.map(String::from).to_vec(),
+            },
+            "{miss:#?}"
+        );
+        assert!(miss
+            .line
+            .starts_with("lost result: job 2 exported 14 records, 3 with layers; the key of `RUN cargo chef"));
+        let build = reports[2].misses.iter().find(|m| m.step.contains("RUN cargo build")).expect("the build ran");
+        let MissCause::ChangedInput { changed_paths, .. } = &build.cause else { panic!("{build:#?}") };
+        assert_eq!(changed_paths, &["src/main.rs"]);
+        let step = |r: &JobReport| {
+            let steps = &r.commands[0].build.as_ref().unwrap().steps;
+            steps.iter().find(|s| s.step.name().contains("cargo chef cook")).unwrap().cache.clone().unwrap()
+        };
+        assert!(!step(&reports[1]).has_layer && step(&reports[2]).has_layer);
+        assert_eq!(step(&reports[1]).key, step(&reports[2]).key);
+    }
 
     #[test]
     fn stage_bases_name_stages_built_on_stages() {
