@@ -3,11 +3,17 @@
 //! A step has several witnesses. The progress parser ([`crate::progress`])
 //! reads what BuildKit printed and decides a first outcome with its reason.
 //! For steps that make a layer (`RUN`, `COPY`, `ADD`), the layer's diff id
-//! can be compared with the previous job's. BuildKit's cache records (the
-//! `cache` module, to come) will be a third. [`observe`] weighs them in that
-//! order and returns one [`ObservedStep`] with every reason kept; verdicts,
-//! the grid, the live view and `report.json` read that value and never weigh
-//! again.
+//! can be compared with the previous job's. BuildKit's cache records (read
+//! by [`crate::cache`] from what the job pushed) are a third. [`observe`]
+//! weighs them in that order and returns one [`ObservedStep`] with every
+//! reason kept; verdicts, the grid, the live view and `report.json` read that
+//! value and never weigh again.
+//!
+//! The cache records never revise the outcome: a key in an export says what
+//! a later build *could* reuse, not whether this one ran the step. They are
+//! kept as the step's [`CacheWitness`] with a reason, and the runner adds
+//! them with [`witness_cache`] once the job's pushes are read (after the
+//! outcome was decided and reported).
 //!
 //! The layer wins where it disagrees with progress, because plain progress
 //! prints `DONE`, not `CACHED`, for a layer taken from a registry cache.
@@ -65,15 +71,50 @@ impl LayerEvidence<'_> {
     }
 }
 
-/// What is known of one step beyond its progress log. The cache-record
-/// witness joins here as one more field, weighed in [`observe`] after the
-/// layer.
+/// What is known of one step beyond its progress log.
 #[derive(Debug, Clone, Default)]
 pub struct Witnesses {
     /// Diff id of the layer the step made, when it could be mapped.
     pub layer: Option<String>,
     /// That layer compared with the previous job's.
     pub layer_vs_previous: Option<LayerCompare>,
+    /// The step's record in the cache its build exported, when read.
+    pub cache: Option<CacheWitness>,
+}
+
+/// The step's record in the cache its build exported (inline cache of a
+/// pushed image, or a registry cache ref).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheWitness {
+    /// The image or cache ref read.
+    pub reference: String,
+    /// The step's cache key there; null when the export has no record of it.
+    pub key: Option<String>,
+    /// Whether that record carries a layer (a later build can hit it).
+    pub has_layer: bool,
+}
+
+/// Adds the cache witness to an observed step: kept with its reason, the
+/// outcome left as decided (see the module doc).
+pub fn witness_cache(step: &mut ObservedStep, witness: CacheWitness) {
+    let reason = match (&witness.key, witness.has_layer) {
+        (None, _) => format!("cache: `{}` has no record of the step", witness.reference),
+        (Some(key), true) => format!("cache: `{}` has its key {} with its layer", witness.reference, short(key)),
+        (Some(key), false) => {
+            format!(
+                "cache: `{}` has its key {} without a layer: a later build cannot hit it",
+                witness.reference,
+                short(key)
+            )
+        }
+    };
+    step.reasons.push(reason);
+    step.cache = Some(witness);
+}
+
+fn short(digest: &str) -> &str {
+    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    &hex[..hex.len().min(12)]
 }
 
 /// A Dockerfile step with its outcome decided from every witness.
@@ -95,6 +136,9 @@ pub struct ObservedStep {
     /// Every witness's reason, in the order weighed (progress first).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<String>,
+    /// The step's record in the cache its build exported, when read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheWitness>,
 }
 
 impl ObservedStep {
@@ -114,14 +158,19 @@ pub fn observe(step: Step, witnesses: Witnesses, job: u32) -> ObservedStep {
     if let Some(note) = &note {
         reasons.push(format!("layer: {note}"));
     }
-    ObservedStep {
+    let mut observed = ObservedStep {
         step,
         layer: witnesses.layer,
         layer_vs_previous: witnesses.layer_vs_previous,
         observed,
         note,
         reasons,
+        cache: None,
+    };
+    if let Some(cache) = witnesses.cache {
+        witness_cache(&mut observed, cache);
     }
+    observed
 }
 
 /// Every step of a parsed build, observed with the layers of this job and
@@ -134,6 +183,7 @@ pub fn observe_build(id: &str, build: &Build, layers: LayerEvidence<'_>, job: u3
             let witnesses = Witnesses {
                 layer: layers.current.and_then(|l| l.get(id, step)).map(str::to_owned),
                 layer_vs_previous: layers.compare(id, step),
+                cache: None,
             };
             observe(step.clone(), witnesses, job)
         })
@@ -196,6 +246,23 @@ mod tests {
         assert!(cook.note.as_deref().unwrap().contains("same as job 2's"));
         // WORKDIR makes no layer: never compared, never revised.
         assert_eq!((steps[1].layer_vs_previous, steps[1].observed, &steps[1].note), (None, Outcome::Cached, &None));
+    }
+
+    #[test]
+    fn the_cache_witness_adds_a_reason_and_never_revises() {
+        let build = cook_build();
+        let witness = CacheWitness {
+            reference: "r/app:builder".into(),
+            key: Some("sha256:0123456789abcdef".into()),
+            has_layer: false,
+        };
+        let step = observe(build.steps[0].clone(), Witnesses { cache: Some(witness.clone()), ..Default::default() }, 2);
+        assert_eq!(step.observed, Outcome::ExecutedUnsure);
+        assert_eq!(step.cache, Some(witness));
+        assert_eq!(
+            step.reasons.last().unwrap(),
+            "cache: `r/app:builder` has its key 0123456789ab without a layer: a later build cannot hit it"
+        );
     }
 
     #[test]

@@ -18,7 +18,8 @@ fn load(name: &str) -> (serde_json::Value, RunReport) {
 
 #[test]
 fn reports_round_trip_unchanged() {
-    for name in ["cache-mount-copy-26.1.5.json", "ci-cache-from-all-stages-26.1.5.json"] {
+    for name in ["cache-mount-copy-26.1.5.json", "ci-cache-from-all-stages-26.1.5.json", "ci-inline-cache-26.1.5.json"]
+    {
         let (value, report) = load(name);
         assert_eq!(serde_json::to_value(&report).unwrap(), value, "{name} changed on the way through the model");
     }
@@ -43,4 +44,22 @@ fn grid_explains_the_failed_expectation() {
     assert_eq!(failed, [3]);
     let grid = render_grid(&report);
     assert!(grid.contains("job 3 builder: [builder 2/4] RUN cargo chef cook --release --recipe-path recipe.json: expected reused, observed executed"), "{grid}");
+}
+
+#[test]
+fn grid_says_why_cook_missed_under_the_known_bug() {
+    // Recorded with the cache hook: every job's pushed refs read back.
+    let (_, report) = load("ci-inline-cache-26.1.5.json");
+    let grid = render_grid(&report);
+    let lines: Vec<&str> = grid.lines().collect();
+    let bug = lines.iter().position(|l| l.contains("job 3 builder: [builder 2/4] RUN cargo chef cook")).expect(&grid);
+    assert!(
+        lines[bug + 1].starts_with(
+            "    why: lost result: job 2 exported 14 records, 4 with layers; the key of `RUN cargo chef cook"
+        ),
+        "{grid}"
+    );
+    // Expected misses (the final build after each source edit) get none.
+    assert_eq!(grid.matches("why:").count(), 1, "{grid}");
+    insta::assert_snapshot!(grid);
 }

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::by_steps::copied_paths;
 use super::coverage::JobCache;
 use super::model::{CacheConfig, CacheSource};
 
@@ -51,7 +52,14 @@ pub enum MissCause {
     /// The imported cache had the step's key but no layer (or no record).
     LostResult { lost_in_job: u32, records: usize, records_with_layers: usize, key_present: bool, links: Vec<String> },
     /// The key differs; `first_change` names the first differing input.
-    ChangedInput { first_change: String, changed_paths: Vec<String> },
+    ChangedInput {
+        first_change: String,
+        changed_paths: Vec<String>,
+        /// The steps between the miss and the first change, nearest first
+        /// (a `COPY --from` leads into its source stage).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        via: Vec<String>,
+    },
     /// Nothing to import, or the import could not have worked.
     NeverImported { why: String },
     /// The records do not tell.
@@ -62,6 +70,9 @@ pub enum MissCause {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Explanation {
     pub job: u32,
+    /// The build the step belongs to (its id in the scenario), when known.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub build: String,
     pub step: String,
     pub cause: MissCause,
     /// One line for the grid and the terminal.
@@ -78,14 +89,16 @@ pub fn explain_misses(jobs: &[JobExport<'_>], runs: &[StepRun]) -> Vec<Explanati
         if !ran_before || pos == 0 {
             continue;
         }
-        let cause = explain_one(&jobs[pos - 1], &jobs[pos], &run.step);
+        let cause = explain_step(&jobs[pos - 1], &jobs[pos], &run.step);
         let line = describe(&run.step, &cause);
-        out.push(Explanation { job: run.job, step: run.step.clone(), cause, line });
+        out.push(Explanation { job: run.job, build: String::new(), step: run.step.clone(), cause, line });
     }
     out
 }
 
-fn explain_one(previous: &JobExport<'_>, current: &JobExport<'_>, step: &str) -> MissCause {
+/// Why `step` missed in `current` although `previous` (the export the
+/// build imported) could have given it.
+pub fn explain_step(previous: &JobExport<'_>, current: &JobExport<'_>, step: &str) -> MissCause {
     let (imported, imported_cover) = match &previous.export {
         Ok(pair) => *pair,
         Err(why) => {
@@ -132,12 +145,31 @@ fn explain_one(previous: &JobExport<'_>, current: &JobExport<'_>, step: &str) ->
         return MissCause::ChangedInput {
             first_change: "the step itself (its instruction, a build argument or its environment)".into(),
             changed_paths: Vec::new(),
+            via: Vec::new(),
         };
     }
-    let first = matcher.first_change(record);
-    MissCause::ChangedInput {
-        first_change: name_record(now, now_cover, first, record),
-        changed_paths: current.changed_paths.clone(),
+    let path = matcher.first_change(record);
+    let first = path.last().copied().unwrap_or(record);
+    let step_of = |r: usize| now_cover.steps.iter().find(|s| s.record == Some(r)).map(|s| s.step.clone());
+    // Steps between the miss and the change, as a person follows them.
+    let via: Vec<String> = path[1..].iter().filter_map(|&r| step_of(r)).filter(|s| s != step).collect();
+    // A content checksum is named by the step that reads it, and the
+    // changed paths narrowed to what that step copies.
+    let reader = (now.records[first].inputs.is_empty() && path.len() >= 2)
+        .then(|| step_of(path[path.len() - 2]))
+        .flatten()
+        .filter(|s| is_copy(s));
+    match reader {
+        Some(reader) if !feeds_base(now, first) => MissCause::ChangedInput {
+            first_change: format!("the files `{reader}` copies (checksum {})", short(&now.records[first].digest)),
+            changed_paths: copied_paths(instruction_of(&reader), &current.changed_paths),
+            via: via.into_iter().filter(|s| *s != reader).collect(),
+        },
+        _ => MissCause::ChangedInput {
+            first_change: name_record(now, now_cover, first, record),
+            changed_paths: current.changed_paths.clone(),
+            via,
+        },
     }
 }
 
@@ -186,11 +218,13 @@ impl<'a> Matcher<'a> {
     }
 
     /// Walks up from `record` along inputs that have no match, to the first
-    /// record (nearest the roots) that differs.
-    fn first_change(&mut self, record: usize) -> usize {
+    /// record (nearest the roots) that differs; returns the records walked,
+    /// `record` first, that one last.
+    fn first_change(&mut self, record: usize) -> Vec<usize> {
         let a = self.a;
-        let mut at = record;
+        let mut path = vec![record];
         for _ in 0..a.records.len() {
+            let at = *path.last().unwrap_or(&record);
             let unmatched = a.records[at]
                 .inputs
                 .iter()
@@ -198,11 +232,11 @@ impl<'a> Matcher<'a> {
                 .and_then(|alternatives| alternatives.first())
                 .map(|i| i.link);
             match unmatched {
-                Some(parent) => at = parent,
+                Some(parent) => path.push(parent),
                 None => break,
             }
         }
-        at
+        path
     }
 }
 
@@ -216,18 +250,30 @@ fn name_record(config: &CacheConfig, cover: &JobCache, record: usize, missed: us
         return format!("`{}`", step.step);
     }
     if config.records[record].inputs.is_empty() {
-        // A root feeding input 0 starts a stage (its base image); any other
-        // root is a content checksum of files a COPY or mount reads.
-        let feeds_base = config
-            .dependants(record)
-            .any(|d| config.records[d].inputs.first().is_some_and(|a| a.iter().any(|i| i.link == record)));
-        return if feeds_base {
+        return if feeds_base(config, record) {
             format!("the base image (source key {})", short(&config.records[record].digest))
         } else {
             format!("the content of the files a step copies (checksum {})", short(&config.records[record].digest))
         };
     }
     format!("an earlier operation outside the built stage (key {})", short(&config.records[record].digest))
+}
+
+/// A root feeding input 0 starts a stage (its base image); any other root
+/// is a content checksum of files a COPY or mount reads.
+fn feeds_base(config: &CacheConfig, record: usize) -> bool {
+    config
+        .dependants(record)
+        .any(|d| config.records[d].inputs.first().is_some_and(|a| a.iter().any(|i| i.link == record)))
+}
+
+fn is_copy(step: &str) -> bool {
+    matches!(instruction_of(step).split_whitespace().next(), Some("COPY" | "ADD"))
+}
+
+/// `COPY . .` of `[builder 3/4] COPY . .`.
+fn instruction_of(step: &str) -> &str {
+    step.split_once("] ").map_or(step, |(_, rest)| rest)
 }
 
 fn short(digest: &str) -> &str {
@@ -245,10 +291,16 @@ pub fn describe(step: &str, cause: &MissCause) -> String {
             if *key_present { "there without its layer" } else { "not there, though its parents are" },
             links.join(", ")
         ),
-        MissCause::ChangedInput { first_change, changed_paths } => {
+        MissCause::ChangedInput { first_change, changed_paths, via } => {
             let mut line = format!(
-                "changed input: the key of `{instruction}` differs from the imported one; first change: {first_change}"
+                "changed input: the key of `{instruction}` differs from the earlier job's; first change: {first_change}"
             );
+            if !via.is_empty() {
+                line.push_str(&format!(
+                    " (through {})",
+                    via.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+                ));
+            }
             if !changed_paths.is_empty() {
                 line.push_str(&format!("; changed paths: {}", changed_paths.join(", ")));
             }

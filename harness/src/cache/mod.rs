@@ -17,6 +17,7 @@
 //! end [`explain::explain_misses`] over the jobs in order.
 
 pub mod auth;
+pub mod by_steps;
 pub mod compare;
 pub mod coverage;
 pub mod decode;
@@ -27,10 +28,11 @@ pub mod model;
 pub mod reference;
 
 pub use auth::{docker_config_path, from_docker_config, RegistryAuth};
+pub use by_steps::{explain_by_steps, StepsView};
 pub use compare::{compare, Comparison, KeyChange};
 pub use coverage::{cover, FoundBy, JobCache, StepCache, StepLayer};
 pub use decode::{decode_cache_config, decode_image_config, DecodeError, DecodeErrorKind};
-pub use explain::{describe, explain_misses, Explanation, JobExport, MissCause, StepRun};
+pub use explain::{describe, explain_misses, explain_step, Explanation, JobExport, MissCause, StepRun};
 pub use fetch::{
     decode_documents, layer_names, CacheDocuments, FetchError, FetchOptions, FetchedCache, RegistryClient,
 };

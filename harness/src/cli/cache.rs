@@ -93,6 +93,59 @@ pub fn run(command: Command) -> CliResult {
     Ok(Exit::Pass)
 }
 
+/// `harness diagnose --image REF…`: each ref's cache, and what each export
+/// lost or changed against the one before it (oldest first).
+pub(crate) fn diagnose_images(refs: &[String], ca: Option<PathBuf>, insecure: bool, json: bool) -> CliResult {
+    let access = Access { ca, insecure, json };
+    let runtime =
+        tokio::runtime::Runtime::new().context("cannot start the async runtime").map_err(CliError::infrastructure)?;
+    let mut shown = Vec::new();
+    for reference in refs {
+        shown.push(runtime.block_on(load(reference, &access))?);
+    }
+    let comparisons: Vec<Compared> = shown
+        .windows(2)
+        .map(|pair| {
+            let mut names = pair[0].names.clone();
+            names.extend(pair[1].names.clone());
+            Compared {
+                from: pair[0].reference.clone(),
+                to: pair[1].reference.clone(),
+                comparison: compare(&pair[0].config, &pair[1].config, &names),
+            }
+        })
+        .collect();
+    let text = if json {
+        to_json(&Diagnosed { exports: &shown, comparisons: &comparisons })?
+    } else {
+        let mut out = String::new();
+        for one in &shown {
+            out.push_str(&render_show(one));
+        }
+        for (pair, compared) in shown.windows(2).zip(&comparisons) {
+            out.push('\n');
+            out.push_str(&render_compare(&pair[0], &pair[1], &compared.comparison));
+        }
+        out
+    };
+    print!("{text}");
+    Ok(Exit::Pass)
+}
+
+/// What `diagnose --image --json` prints.
+#[derive(Serialize)]
+struct Diagnosed<'a> {
+    exports: &'a [Shown],
+    comparisons: &'a [Compared],
+}
+
+#[derive(Serialize)]
+struct Compared {
+    from: String,
+    to: String,
+    comparison: Comparison,
+}
+
 async fn load(reference: &str, access: &Access) -> Result<Shown, CliError> {
     if Path::new(reference).is_file() {
         let text = std::fs::read_to_string(reference)

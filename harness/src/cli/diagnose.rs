@@ -1,8 +1,12 @@
 //! `harness diagnose LOG... [--dockerfile FILE] [--json]`: reads the logs
 //! of consecutive builds of one pipeline, in the order given, and names
 //! why steps missed the cache, with evidence lines, fixes and links.
-//! Exit codes: 0 when it ran (whatever it found), 2 for a log or Dockerfile
-//! that cannot be read.
+//! `harness diagnose --image REF...` reads instead the cache records the
+//! given images (inline cache) or registry cache refs carry, oldest first,
+//! and names the results each export lost or changed against the one
+//! before (credentials from the Docker config, never printed).
+//! Exit codes: 0 when it ran (whatever it found), 2 for a log, Dockerfile or
+//! reference that cannot be read, 3 for a registry that cannot be reached.
 
 use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -16,8 +20,20 @@ use crate::diagnose::{self, Dockerfile, LogInput};
 pub struct Args {
     /// Logs of consecutive builds of one pipeline, oldest first (`-` reads
     /// stdin). A log may hold several builds (planner, builder, ...).
-    #[arg(value_name = "LOG", required = true)]
+    #[arg(value_name = "LOG", required_unless_present = "images")]
     pub logs: Vec<PathBuf>,
+    /// Read the cache of these images or registry cache refs instead of
+    /// logs, oldest first (`host/repo:tag`, `repo@sha256:…`, or a file of
+    /// documents the harness saved under a run's `job-N/cache/`).
+    #[arg(long = "image", value_name = "REF", num_args = 1.., conflicts_with_all = ["logs", "dockerfile"])]
+    pub images: Vec<String>,
+    /// With `--image`: trust this PEM CA (a harness run's CA) besides the
+    /// system's.
+    #[arg(long, value_name = "FILE", requires = "images")]
+    pub ca: Option<PathBuf>,
+    /// With `--image`: do not check the registry's certificate, allow HTTP.
+    #[arg(long, requires = "images")]
+    pub insecure: bool,
     /// The Dockerfile the builds used: finds COPY from a cache mount even
     /// where the log cuts instructions short.
     #[arg(long, value_name = "FILE")]
@@ -28,6 +44,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CliResult {
+    if !args.images.is_empty() {
+        return super::cache::diagnose_images(&args.images, args.ca, args.insecure, args.json);
+    }
     if args.logs.iter().filter(|p| is_stdin(p)).count() > 1 {
         return Err(CliError::bad_input(anyhow::anyhow!("`-` (stdin) can be given only once")));
     }

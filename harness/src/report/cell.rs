@@ -205,6 +205,9 @@ fn verdict_finding(job: &JobReport, verdict: &Verdict) -> Option<Finding> {
     let seen = matched_step(job, verdict);
     let mut excerpt: Vec<String> = seen.as_ref().map(|(s, _)| s.step.why.clone()).into_iter().collect();
     excerpt.extend(verdict.notes.iter().cloned());
+    if let Some(why) = why_line(job, verdict) {
+        excerpt.push(format!("why: {why}"));
+    }
     if let Some((step, _)) = &seen {
         let tail = &step.step.evidence.output_tail;
         excerpt.extend(tail[tail.len().saturating_sub(EXCERPT_LINES)..].iter().cloned());
@@ -221,6 +224,19 @@ fn verdict_finding(job: &JobReport, verdict: &Verdict) -> Option<Finding> {
         excerpt,
         log: seen.map(|(_, log)| log),
     })
+}
+
+/// The cause the cache hook found for a verdict's step, shown under an
+/// unexpected miss and a known-bug hit (an expected miss needs no why).
+pub(crate) fn why_line<'a>(job: &'a JobReport, verdict: &Verdict) -> Option<&'a str> {
+    let relevant = match verdict.status {
+        Status::Fail => verdict.observed == Some(crate::progress::Outcome::Executed),
+        Status::KnownBug { .. } => true,
+        _ => false,
+    };
+    let step = verdict.matched.as_deref().filter(|_| relevant)?;
+    let found = job.misses.iter().find(|m| m.step == step && (m.build.is_empty() || m.build == verdict.build))?;
+    Some(found.line.as_str())
 }
 
 /// The step a verdict matched, with the log of the command that built it.

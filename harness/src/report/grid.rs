@@ -61,6 +61,9 @@ pub fn render_grid(report: &RunReport) -> String {
     for job in &report.jobs {
         for verdict in job.verdicts.iter().filter(|v| v.status != Status::Pass) {
             let _ = writeln!(out, "  {}", explain(verdict));
+            if let Some(why) = super::cell::why_line(job, verdict) {
+                let _ = writeln!(out, "    why: {why}");
+            }
         }
         if let Some(error) = &job.error {
             let _ = writeln!(out, "  job {}: {error}", job.number);

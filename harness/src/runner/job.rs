@@ -5,12 +5,14 @@
 //! (kept for a warm job, replaced for a fresh one, stopped on every path out
 //! by [`JobRunner::stop`]). Each job: write the Dockerfiles, apply the edits,
 //! get a daemon, upload the context, run the planned command lines, observe
-//! each build's steps ([`crate::evidence`]), run the checks, judge.
+//! each build's steps ([`crate::evidence`]), read back the cache the job
+//! pushed and explain its misses (`cache_hook`), run the checks, judge.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::cache_hook::{CacheHook, HookContext};
 use super::error::{chain, RunError};
 use super::events::{EventKind, Events};
 use super::follow::LogFollower;
@@ -47,6 +49,8 @@ pub(crate) struct JobRunner<'a> {
     daemon: Option<Daemon>,
     /// The layers of the last job that ran to its end.
     previous: Option<JobLayers>,
+    /// Reads each job's pushed cache and explains its misses.
+    cache: CacheHook,
 }
 
 /// What a job's commands left for judging.
@@ -66,7 +70,18 @@ impl<'a> JobRunner<'a> {
     ) -> Self {
         let containerd = scenario.daemon.containerd_snapshotter;
         let logs_in = scenario_login(scenario).is_some();
-        Self { opts, shared, events, workspace, dockerfiles, containerd, logs_in, daemon: None, previous: None }
+        Self {
+            opts,
+            shared,
+            events,
+            workspace,
+            dockerfiles,
+            containerd,
+            logs_in,
+            daemon: None,
+            previous: None,
+            cache: CacheHook::default(),
+        }
     }
 
     /// Runs one job. An edit that changes nothing or a command that fails
@@ -91,6 +106,13 @@ impl<'a> JobRunner<'a> {
         }
         self.ensure_daemon(job, &mut report).await?;
         let observed = self.run_commands(job, &job_dir, &mut report).await?;
+        let hook = HookContext {
+            registry: self.shared.registry(),
+            job_dir: &job_dir,
+            dockerfiles: self.dockerfiles,
+            context: self.workspace.path(),
+        };
+        self.cache.after_job(&hook, job, &mut report).await;
         if report.error.is_none() {
             self.run_checks(job, &mut report).await?;
         }
@@ -258,7 +280,11 @@ impl<'a> JobRunner<'a> {
         }
         let evidence = LayerEvidence { current: Some(&observed.layers), previous: self.previous.as_ref() };
         for (i, step) in build.steps.into_iter().enumerate() {
-            let witnesses = Witnesses { layer: step_layers.remove(&i), layer_vs_previous: evidence.compare(id, &step) };
+            let witnesses = Witnesses {
+                layer: step_layers.remove(&i),
+                layer_vs_previous: evidence.compare(id, &step),
+                cache: None,
+            };
             let step = observe(step, witnesses, job);
             self.events.emit(EventKind::StepObserved { job, build: id.to_owned(), step: Box::new(step.clone()) });
             report.steps.push(step);
@@ -347,6 +373,8 @@ fn empty_report(job: &PlannedJob<'_>) -> JobReport {
         runs: Vec::new(),
         error: None,
         duration_secs: 0.0,
+        caches: Vec::new(),
+        misses: Vec::new(),
     }
 }
 

@@ -10,6 +10,8 @@
 //! [`interrupt`] stops the work on SIGINT/SIGTERM: checked before each piece
 //! of work and raced against what runs, it ends cells as `interrupted`.
 
+mod cache_hook;
+mod cache_refs;
 mod cell;
 mod error;
 mod events;
@@ -31,6 +33,6 @@ pub use layers::map_layers;
 pub use matrix::{CellKey, ImageStore, RunOptions};
 pub(crate) use matrix::{Matrix, MatrixSettings};
 pub use replay::replay;
-pub use result::{BuildReport, CommandReport, JobReport, RunReport, RunStatus, StepReport, REPORT_SCHEMA};
+pub use result::{BuildReport, CacheReport, CommandReport, JobReport, RunReport, RunStatus, StepReport, REPORT_SCHEMA};
 pub use shared::Shared;
 pub use workspace::{plan_scenario_base_images, RewriteError, Workspace};

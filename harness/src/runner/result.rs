@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::error::{ErrorKind, RunError};
+use crate::cache::{CacheSource, Explanation, JobCache};
 use crate::catalogue::RunImages;
 use crate::engine::EngineVersions;
 use crate::scenario::{DaemonMode, EditReport, RunVerdict, Verdict};
@@ -112,6 +113,14 @@ pub struct JobReport {
     /// Set when the job stopped early (a command that may not fail failed).
     pub error: Option<String>,
     pub duration_secs: f64,
+    /// The cache every image and cache ref the job pushed carries, read
+    /// back from the run's registry after the job.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub caches: Vec<CacheReport>,
+    /// Why steps missed where a hit was possible (a step that executed
+    /// although an earlier job ran it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub misses: Vec<Explanation>,
 }
 
 impl JobReport {
@@ -121,6 +130,26 @@ impl JobReport {
         let runs = self.runs.iter().filter(|r| r.status.is_failure()).count();
         verdicts + runs + usize::from(self.error.is_some())
     }
+}
+
+/// The cache one pushed ref carries, as read after the job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CacheReport {
+    /// The image or registry cache ref, as the job pushed it.
+    pub reference: String,
+    /// The build that made it (its id), when the job says.
+    pub build: Option<String>,
+    /// `inline` (an image's config) or `registry` (a cache export).
+    pub source: CacheSource,
+    /// Digest of the manifest the ref resolved to.
+    pub digest: Option<String>,
+    /// Where the registry's documents were saved (decodable offline).
+    pub documents: Option<PathBuf>,
+    /// What the export covers: counts, and each step's key; null when
+    /// the read failed.
+    pub export: Option<JobCache>,
+    /// Why it could not be read; a failed read never fails the run.
+    pub error: Option<String>,
 }
 
 /// One command of a job's pipeline.

@@ -72,7 +72,8 @@ impl Shared {
         }
     }
 
-    pub(crate) fn registry(&self) -> &Registry {
+    /// The run's registry (tests read what the jobs pushed from it).
+    pub fn registry(&self) -> &Registry {
         &self.registry
     }
 

@@ -13,6 +13,36 @@ use harness::scenario::load_scenario;
 /// asserts the run's containers are gone, and returns the report. `None`
 /// when Docker tests are skipped locally (never in CI).
 pub async fn run_local(dir: &Path, version: &str, max_jobs: Option<u32>) -> Option<RunReport> {
+    let kept = run_keeping_registry(dir, version, max_jobs).await?;
+    let report = kept.report.clone();
+    kept.finish().await;
+    Some(report)
+}
+
+/// A run whose registry is still up, for tests that read what the jobs
+/// pushed; [`KeptRun::finish`] stops it and checks nothing is left.
+pub struct KeptRun {
+    pub report: RunReport,
+    pub shared: Shared,
+    label: RunLabel,
+    out: tempfile::TempDir,
+}
+
+impl KeptRun {
+    pub async fn finish(self) {
+        self.shared.stop().await.expect("registry stops");
+        let left = leftovers(&self.label).await.unwrap();
+        assert!(left.is_empty(), "the run left resources behind: {left:?}");
+        // Keep the logs of a failing run where a person can read them.
+        if !matches!(self.report.status, harness::runner::RunStatus::Passed) {
+            let kept = self.out.keep();
+            eprintln!("logs kept in {}", kept.display());
+        }
+    }
+}
+
+/// [`run_local`] without stopping the registry.
+pub async fn run_keeping_registry(dir: &Path, version: &str, max_jobs: Option<u32>) -> Option<KeptRun> {
     if !require_docker().await {
         return None;
     }
@@ -36,13 +66,5 @@ pub async fn run_local(dir: &Path, version: &str, max_jobs: Option<u32>) -> Opti
     let events = Events::new(Vec::new());
     let shared = Shared::start(&scenario, &images, &label, &events).await.expect("registry starts and is seeded");
     let report = run_cell(&scenario, &options, &shared, &events).await;
-    shared.stop().await.expect("registry stops");
-    let left = leftovers(&label).await.unwrap();
-    assert!(left.is_empty(), "the run left resources behind: {left:?}");
-    // Keep the logs of a failing run where a person can read them.
-    if !matches!(report.status, harness::runner::RunStatus::Passed) {
-        let kept = out.keep();
-        eprintln!("logs kept in {}", kept.display());
-    }
-    Some(report)
+    Some(KeptRun { report, shared, label, out })
 }
