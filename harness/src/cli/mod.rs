@@ -11,6 +11,7 @@ mod import;
 mod pack;
 mod parse;
 mod run;
+mod run_context;
 
 use clap::{Parser, Subcommand};
 
