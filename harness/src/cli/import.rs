@@ -15,7 +15,8 @@ pub struct Args {
     /// The job to import (default: the only job that builds an image).
     #[arg(long, value_name = "NAME")]
     job: Option<String>,
-    /// Keep only the GitHub matrix rows with this value (repeatable).
+    /// Keep only the matrix rows with this value (repeatable): GitHub's
+    /// `strategy.matrix`, or the GitLab `parallel: matrix` row to run.
     #[arg(long = "matrix", value_name = "KEY=VALUE")]
     matrix: Vec<String>,
     /// The file to edit between jobs, in the build context (default: a

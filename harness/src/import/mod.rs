@@ -27,6 +27,7 @@ mod error;
 mod expr;
 mod github;
 mod gitlab;
+mod gitlab_unread;
 mod images;
 mod plan;
 mod script;
@@ -241,7 +242,7 @@ fn plans(
         });
     }
     let gl = gitlab::GitLab::load(file, root, repo)?;
-    let all = |job: &str| gl.plan(job).map(|p| vec![p]);
+    let all = |job: &str| gl.plan(job, &filters).map(|p| vec![p]);
     let (job, plans) = pick(&gl.jobs(), options.job.as_deref(), &all, gl.file_spot())?;
     let spot = gl.script_spot(&job);
     no_build_check(&plans, &job, &spot, &gl.jobs(), &all)?;

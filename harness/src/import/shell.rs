@@ -14,9 +14,66 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Env {
     vars: BTreeMap<String, String>,
+    /// Where the script's `cd`s lead.
+    cwd: Cwd,
+}
+
+/// The current folder of a script, as far as the importer can follow it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Cwd {
+    /// Relative to the repository root; empty at the root.
+    Known(String),
+    /// After a `cd` to this path, which is not inside the repository as far
+    /// as the importer can tell (absolute, `..` past the root, `cd -`).
+    Unknown(String),
+}
+
+impl Default for Cwd {
+    fn default() -> Self {
+        Cwd::Known(String::new())
+    }
 }
 
 impl Env {
+    pub fn cwd(&self) -> &Cwd {
+        &self.cwd
+    }
+
+    /// Back at the repository root: a new shell (GitLab's `after_script`).
+    pub fn reset_dir(&mut self) {
+        self.cwd = Cwd::default();
+    }
+
+    /// Follows `cd target` (`None`: a bare `cd`, to the home folder).
+    pub fn change_dir(&mut self, target: Option<&str>) {
+        let Some(target) = target else {
+            self.cwd = Cwd::Unknown("~".into());
+            return;
+        };
+        let base = match &self.cwd {
+            _ if target.starts_with('/') || target.starts_with('~') || target == "-" => {
+                self.cwd = Cwd::Unknown(target.to_owned());
+                return;
+            }
+            Cwd::Known(base) => base.clone(),
+            Cwd::Unknown(_) => return,
+        };
+        let mut parts: Vec<&str> = base.split('/').filter(|p| !p.is_empty()).collect();
+        for part in target.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => {
+                    if parts.pop().is_none() {
+                        self.cwd = Cwd::Unknown(target.to_owned());
+                        return;
+                    }
+                }
+                other => parts.push(other),
+            }
+        }
+        self.cwd = Cwd::Known(parts.join("/"));
+    }
+
     pub fn set(&mut self, name: impl Into<String>, value: impl Into<String>) {
         self.vars.insert(name.into(), value.into());
     }
