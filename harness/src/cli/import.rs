@@ -48,13 +48,16 @@ pub fn run(args: Args) -> CliResult {
     for note in &imported.notes {
         eprintln!("replaced: {note}");
     }
-    println!(
-        "wrote {} (job {}), engine {}",
-        imported.out.join("scenario.toml").display(),
-        imported.jobs.join(", "),
-        imported.engine
-    );
+    println!("wrote {} (job {})", imported.out.join("scenario.toml").display(), imported.jobs.join(", "));
+    println!("engine {}: {} (another: `--engine VERSION` on `harness run`)", imported.engine, imported.engine_reason);
     println!("run it: harness run {} --engine {}", imported.out.display(), imported.engine);
+    if let Some(nearest) = crate::import::nearest_stand_in(&imported.engine, &catalogue) {
+        println!(
+            "offline, {} has no stand-in: harness run {} --engine {nearest} --images local",
+            imported.engine,
+            imported.out.display()
+        );
+    }
     Ok(Exit::Pass)
 }
 

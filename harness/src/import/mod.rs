@@ -39,6 +39,11 @@ mod yaml;
 use std::path::{Path, PathBuf};
 
 pub use error::{ImportError, ImportErrorKind, Problem};
+
+/// The stand-in engine nearest to `version` when `version` has none.
+pub fn nearest_stand_in(version: &str, catalogue: &Catalogue) -> Option<String> {
+    engine::nearest_stand_in(version, catalogue)
+}
 pub use plan::{Spot, Warning};
 
 use crate::catalogue::Catalogue;

@@ -47,12 +47,11 @@ pub(crate) fn render(header: &Header<'_>, plans: &[Plan]) -> String {
     }
     let _ = writeln!(out, "# Engine {}: {}.", header.engine.version, header.engine.reason);
     let _ = writeln!(out, "# Run it with: harness run {} --engine {}", header.out, header.engine.version);
-    let stand_ins: Vec<&str> =
-        header.catalogue.engines.iter().filter(|e| e.local.is_some()).map(|e| e.version.as_str()).collect();
-    if !stand_ins.contains(&header.engine.version.as_str()) {
+    if let Some(nearest) = super::engine::nearest_stand_in(&header.engine.version, header.catalogue) {
+        let stand_ins: Vec<&str> = header.catalogue.local_engines().map(|e| e.version.as_str()).collect();
         let _ = writeln!(
             out,
-            "# Engine {} has no offline stand-in: offline, use one of {}.",
+            "# Engine {} has no offline stand-in: offline (`--images local`), run it with\n# `--engine {nearest}`, the nearest of the stand-ins ({}).",
             header.engine.version,
             stand_ins.join(", ")
         );

@@ -1,4 +1,5 @@
 //! Helpers shared by the integration tests that run real engines.
 #![allow(dead_code)]
 
+pub mod report_json;
 pub mod run;
