@@ -37,7 +37,20 @@ pub fn scenario(
     out: &Path,
     catalogue: &Catalogue,
 ) -> Result<Option<Scenario>, CliError> {
-    let Some(context) = &args.context else { return Ok(None) };
+    let Some(context) = &args.context else {
+        // clap's `requires` does not fire beside a positional SCENARIO.
+        let given = [
+            ("--dockerfile", args.dockerfile.is_some()),
+            ("--pipeline", args.pipeline.is_some()),
+            ("--edit", args.edit.is_some()),
+        ];
+        if let Some((flag, _)) = given.iter().find(|(_, set)| *set) {
+            return Err(CliError::bad_input(anyhow::anyhow!(
+                "`{flag}` belongs to `--context DIR`: add the folder to run, or drop `{flag}` to run scenarios"
+            )));
+        }
+        return Ok(None);
+    };
     let project = Project::new(context, args.dockerfile.as_deref()).map_err(error)?;
     eprintln!("context: {} (Dockerfile `{}`)", project.context.display(), project.dockerfile.display());
     if let Some(pipeline) = &args.pipeline {

@@ -166,7 +166,6 @@ impl Written<'_> {
         edit: Option<&str>,
         catalogue: &Catalogue,
     ) -> Result<Imported, ImportErrorKind> {
-        let edit = context.edit(edit)?;
         let write_error = |path: &Path| {
             let path = path.to_owned();
             move |source| ImportErrorKind::Write { path, source }
@@ -186,6 +185,10 @@ impl Written<'_> {
             std::fs::copy(&source, &dest).map_err(write_error(&dest))?;
             dockerfiles.push((name.clone(), text));
         }
+        let texts: Vec<&str> = dockerfiles.iter().map(|(_, text): &(String, String)| text.as_str()).collect();
+        let copied: Option<Vec<String>> =
+            texts.iter().map(|t| dockerfile::copied_paths(t)).collect::<Option<Vec<_>>>().map(|v| v.concat());
+        let edit = context.edit(edit, copied.as_deref())?;
         let edit_file = edit.0.clone();
         let header = write::Header {
             source: self.source,

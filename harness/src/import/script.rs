@@ -8,7 +8,7 @@
 
 use super::docker::{self, Read};
 use super::plan::{Build, Cmd, Plan, Planned, Spot};
-use super::shell::{self, Cwd, Env, Simple};
+use super::shell::{self, Cwd, Env, Simple, Word};
 use crate::scenario::quote;
 
 /// Reads `entry` into `plan`. `env` gains the variables the script exports.
@@ -51,7 +51,7 @@ fn compound_keyword(simple: &Simple) -> Option<String> {
 
 fn read_simple(simple: &Simple, spot: &Spot, env: &mut Env, plan: &mut Plan) {
     if let Some(words) = simple.words().filter(|w| w.first().is_some_and(|w| w.text == "cd")) {
-        change_dir(words.get(1).map(|w| w.text.as_str()), spot, env, plan);
+        change_dir(words.get(1), spot, env, plan);
         return;
     }
     match docker::read(simple, env) {
@@ -89,8 +89,8 @@ fn read_simple(simple: &Simple, spot: &Spot, env: &mut Env, plan: &mut Plan) {
 
 /// `cd`: followed for the builds' paths, and said, because every command
 /// of a scenario starts in the build context.
-fn change_dir(target: Option<&str>, spot: &Spot, env: &mut Env, plan: &mut Plan) {
-    env.change_dir(target);
+fn change_dir(target: Option<&Word>, spot: &Spot, env: &mut Env, plan: &mut Plan) {
+    env.change_dir(target.map(|w| w.text.as_str()), target.is_some_and(|w| w.from_project_dir));
     let message = match env.cwd() {
         Cwd::Known(dir) if dir.is_empty() => {
             "`cd` back to the repository root: the following builds read their paths from there".to_owned()

@@ -44,8 +44,12 @@ impl Env {
         self.cwd = Cwd::default();
     }
 
-    /// Follows `cd target` (`None`: a bare `cd`, to the home folder).
-    pub fn change_dir(&mut self, target: Option<&str>) {
+    /// Follows `cd target` (`None`: a bare `cd`, to the home folder);
+    /// `from_root`: `target` is relative to the repository root.
+    pub fn change_dir(&mut self, target: Option<&str>, from_root: bool) {
+        if from_root {
+            self.reset_dir();
+        }
         let Some(target) = target else {
             self.cwd = Cwd::Unknown("~".into());
             return;
@@ -123,7 +127,13 @@ pub(crate) struct Word {
     /// Variables the word names that are not defined: their text is kept
     /// as `${NAME}`.
     pub unresolved: Vec<String>,
+    /// The word starts with the CI checkout's path (`$CI_PROJECT_DIR`),
+    /// which expands to `.`: a `cd` to it goes back to the repository root.
+    pub from_project_dir: bool,
 }
+
+/// Variables holding the CI job's checkout folder (the repository root).
+const PROJECT_DIRS: &[&str] = &["CI_PROJECT_DIR", "CI_BUILDS_DIR", "GITHUB_WORKSPACE"];
 
 /// Why a line cannot be read statically.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -252,6 +262,9 @@ fn dollar(chars: &[char], i: usize, env: &Env, word: &mut Word) -> Result<usize,
         word.text.push('$');
         return Ok(i + 1);
     };
+    if word.text.is_empty() && PROJECT_DIRS.contains(&name.as_str()) {
+        word.from_project_dir = true;
+    }
     match (env.get(&name), default) {
         (Some(v), _) if !v.is_empty() => word.text.push_str(v),
         (_, Some(d)) => word.text.push_str(&env.expand_text(&d)),
