@@ -114,7 +114,7 @@ pub enum CatalogueError {
     UnknownEngine { version: String, known: String },
     #[error(
         "engine `{version}` has no offline stand-in (Debian does not ship it); \
-         use `--images official` on a connected machine, or one of: {local}"
+         use `--images official` on a connected machine, or `--engine VERSION` with one of: {local}"
     )]
     NoStandIn { version: String, local: String },
     #[error("the catalogue's default engine `{0}` is not one of its engines")]

@@ -8,6 +8,7 @@
 //! - [`catalogue`]: the engine catalogue `ci/engines.toml` and image modes.
 //! - [`images`]: builds the offline stand-in images from Debian packages.
 //! - [`import`]: GitLab CI files and GitHub workflows to scenario folders.
+//! - [`project`]: any folder and its Dockerfile as a scenario (`harness run --context`).
 //! - [`engine`]: registries and dind daemons through testcontainers; the only
 //!   module that talks to Docker at run time.
 //! - [`dockerfile`]: the images a Dockerfile needs (`FROM`, `COPY --from`, ...).
@@ -36,6 +37,7 @@ pub mod images;
 pub mod import;
 pub mod pack;
 pub mod progress;
+pub mod project;
 pub mod report;
 pub mod runner;
 pub mod scenario;

@@ -109,3 +109,57 @@ fn check_plans_every_shipped_scenario_on_every_stand_in_engine() {
         }
     }
 }
+
+/// `harness run --context`: what it was given is checked before anything
+/// starts, and each error names the path and the fix.
+#[test]
+fn context_errors_name_the_path_and_the_fix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("no-such-repo");
+    cargo_bin_cmd!("harness")
+        .args(["run", "--images", "local", "--context"])
+        .arg(&missing)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no-such-repo` does not exist"))
+        .stderr(predicate::str::contains("--context DIR"));
+
+    let repo = tmp.path().join("repo");
+    std::fs::create_dir_all(repo.join("src")).unwrap();
+    std::fs::write(repo.join("src/main.rs"), "fn main() {}\n").unwrap();
+    cargo_bin_cmd!("harness")
+        .args(["run", "--images", "local", "--context"])
+        .arg(&repo)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no Dockerfile at"))
+        .stderr(predicate::str::contains("--dockerfile FILE"));
+
+    std::fs::write(tmp.path().join("Dockerfile"), "FROM debian:bookworm-slim\n").unwrap();
+    cargo_bin_cmd!("harness")
+        .args(["run", "--images", "local", "--context"])
+        .arg(&repo)
+        .arg("--dockerfile")
+        .arg(tmp.path().join("Dockerfile"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is outside the build context"));
+
+    cargo_bin_cmd!("harness")
+        .args(["run", "ci-inline-cache", "--dockerfile", "Dockerfile"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--context"));
+}
+
+#[test]
+fn context_with_a_missing_pipeline_is_refused() {
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::write(repo.path().join("Dockerfile"), "FROM debian:bookworm-slim\n").unwrap();
+    cargo_bin_cmd!("harness")
+        .args(["run", "--images", "local", "--pipeline", "no-such-scenario", "--context"])
+        .arg(repo.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no scenario at `no-such-scenario`"));
+}

@@ -138,6 +138,42 @@ mod import {
     }
 
     #[test]
+    fn gitlab_what_is_skipped_is_said() {
+        let done = ok("gitlab-skipped/.gitlab-ci.yml", |_| {});
+        assert_eq!(done.imported.engine, "27.5", "27.3.1 is not in the catalogue: nearest");
+        let warnings: Vec<String> = done.imported.warnings.iter().map(|w| w.to_string()).collect();
+        let warnings = warnings.join("\n").replace(&fixtures().display().to_string(), "[fixtures]");
+        for said in [
+            "include: remote",
+            "include: template",
+            "include: project",
+            "include: component",
+            "workflow: rules",
+            "`rules`",
+            "`only`",
+            "`except`",
+            "`cache`",
+            "parallel: matrix",
+            "`cd app`",
+        ] {
+            assert!(warnings.contains(said), "`{said}` is not said:\n{warnings}");
+            assert!(done.text.contains(said), "`{said}` is not in the scenario's comments:\n{}", done.text);
+        }
+        snapshot("gitlab_skipped_warnings", &warnings);
+        snapshot("gitlab_skipped", &checked(&done, "gitlab-skipped/app"));
+
+        let other = ok("gitlab-skipped/.gitlab-ci.yml", |o| o.matrix = vec!["PYTHON=3.12".into()]);
+        assert!(other.text.contains("{image}:py3.12"), "{}", other.text);
+        let none = err("gitlab-skipped/.gitlab-ci.yml", |o| o.matrix = vec!["PYTHON=2.7".into()]);
+        assert!(
+            none.contains(
+                "no matrix row has PYTHON=2.7; the rows are PYTHON=3.11, VARIANT=slim; PYTHON=3.12, VARIANT=slim"
+            ),
+            "{none}"
+        );
+    }
+
+    #[test]
     fn github_build_push_with_a_registry_cache() {
         let done = ok("github-build-push/.github/workflows/docker.yml", |_| {});
         dockerfile_copied(&done, "github-build-push/Dockerfile", "Dockerfile");

@@ -1,29 +1,28 @@
-//! A project from outside the workspace, its Dockerfile unchanged.
+//! A project from outside the workspace, its Dockerfile unchanged, through
+//! the command line as its owner would run it.
 //!
 //! A generated temp folder holds a small Cargo project, a `.dockerignore`
 //! and the first seed's Dockerfile with the official image names verbatim
 //! (`FROM lukemathwalker/cargo-chef:latest-rust-1`, `FROM
-//! debian:bookworm-slim`). The base-image planner finds both, seeds their
-//! stand-ins under the Hub names, and two CI jobs (a fresh dind each, the
-//! run's registry as Docker Hub mirror, inline cache, a source edit between
-//! them) build it. Job 2 must reuse `cargo chef cook` and rebuild the app.
+//! debian:bookworm-slim`). From inside it, `harness --root <checkout> run
+//! --context .` writes the default pipeline (the first seed's job), seeds
+//! the stand-ins under the Hub names, and runs two CI jobs (a fresh dind
+//! each, the run's registry as Docker Hub mirror, inline cache, a comment
+//! appended to `src/main.rs` between them). report.json must show `cargo
+//! chef cook` executed in job 1 and reused in job 2, the app rebuilt in both.
 
+mod common;
 mod engine_support;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use harness::catalogue::{Catalogue, ResolvedMode};
-use harness::engine::{
-    needed_images, plan_provisions, seed_provisions, stand_ins, Daemon, DaemonOptions, Registry, RegistryOptions,
-    Route, RunLabel,
-};
-use harness::progress::{self, Outcome};
-use harness::runner::Workspace;
+use assert_cmd::cargo::cargo_bin_cmd;
+use common::report_json::outcome;
 
 const ENGINE: &str = "26.1.5";
-const TIMEOUT: Duration = Duration::from_secs(600);
+/// Two jobs of four builds each, with a cold `cargo chef cook`.
+const TIMEOUT: Duration = Duration::from_secs(1200);
 
 const DOCKERFILE: &str = r#"FROM lukemathwalker/cargo-chef:latest-rust-1 AS chef
 WORKDIR /app
@@ -64,22 +63,8 @@ fn write_project(root: &Path) {
     write("target/release/stale", "host build output, never sent\n");
 }
 
-fn build_script(target: Option<&str>, tag: &str, cache_from: &[&str]) -> String {
-    let mut script = String::from("set -e\ncd /ctx\nDOCKER_BUILDKIT=1 docker build --progress=plain");
-    if let Some(target) = target {
-        script.push_str(&format!(" --target {target}"));
-    }
-    for from in cache_from {
-        script.push_str(&format!(" --cache-from \"$IMAGE:{from}\""));
-    }
-    script.push_str(&format!(
-        " --tag \"$IMAGE:{tag}\" --build-arg BUILDKIT_INLINE_CACHE=1 .\ndocker push \"$IMAGE:{tag}\""
-    ));
-    script
-}
-
 #[tokio::test(flavor = "multi_thread")]
-async fn a_project_outside_the_workspace_builds_verbatim_with_cook_reused_on_the_second_job() {
+async fn a_project_outside_the_workspace_runs_through_harness_run_context() {
     let wall = Instant::now();
     let Some(images) = engine_support::stand_in(ENGINE).await else {
         return;
@@ -87,77 +72,50 @@ async fn a_project_outside_the_workspace_builds_verbatim_with_cook_reused_on_the
     harness::engine::require_images(&[&images.chef]).await;
     let project = tempfile::tempdir().unwrap();
     write_project(project.path());
+    let out = tempfile::tempdir().unwrap();
+    let checkout = harness::catalogue::workspace_root();
 
-    // Before any container: which base images, and where each comes from.
-    let label = RunLabel::unique();
-    let registry = Registry::start(&images.registry, RegistryOptions::default().with_label(label.clone()))
-        .await
-        .expect("the registry starts");
-    let files = [("Dockerfile".to_owned(), DOCKERFILE.to_owned())];
-    let needed = needed_images(&files, &BTreeMap::new(), registry.name()).unwrap();
-    let names: Vec<String> = needed.iter().map(|n| n.image.familiar()).collect();
-    assert_eq!(names, ["lukemathwalker/cargo-chef:latest-rust-1", "debian:bookworm-slim"]);
-    let plan =
-        plan_provisions(&needed, ResolvedMode::Local, &stand_ins(&Catalogue::load_default().unwrap())).await.unwrap();
-    assert!(plan.iter().all(|p| p.route == Route::Mirror), "{plan:?}");
-    let seeding = Instant::now();
-    seed_provisions(&registry, &plan).await.unwrap();
-    eprintln!("seeded {names:?} in {:.1}s", seeding.elapsed().as_secs_f64());
+    let assert = cargo_bin_cmd!("harness")
+        .current_dir(project.path())
+        .env_remove("HARNESS_ROOT")
+        .arg("--root")
+        .arg(&checkout)
+        .args(["run", "--context", ".", "--engine", ENGINE, "--images", "local", "--jobs", "2", "--out"])
+        .arg(out.path())
+        .timeout(TIMEOUT)
+        .assert();
+    let output = assert.get_output();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!("{stdout}\n{stderr}");
+    assert_eq!(output.status.code(), Some(0), "harness run --context failed:\n{stdout}\n{stderr}");
+    assert!(stderr.contains("edit before each job: a comment appended to `src/main.rs`"), "{stderr}");
+    let written = out.path().join("pipeline").join(project_name(project.path())).join("scenario.toml");
+    assert!(written.is_file(), "the default pipeline is written beside the run: {}", written.display());
 
-    let workspace = Workspace::from_context(project.path(), &[]).unwrap();
-    assert!(!workspace.path().join("target").exists(), "target/ is ignored");
-    assert!(!workspace.path().join("README.md").exists() && workspace.path().join("CHANGELOG.md").exists());
-    let image = format!("{}/own-project/{ENGINE}", registry.name());
-    let env = [("IMAGE".to_owned(), image.clone())];
-    let logs = engine_support::log_dir("own-project");
-
-    for job in 1..=2 {
-        std::fs::write(
-            workspace.path().join("src/main.rs"),
-            format!("fn main() {{\n    println!(\"own project, job {job}\");\n}}\n"),
-        )
-        .unwrap();
-        let daemon = Daemon::start(&images.dind, &registry, DaemonOptions::default().with_label(label.clone()))
-            .await
-            .unwrap_or_else(|e| panic!("job {job}: dind starts: {e:?}"));
-        daemon.copy_dir(workspace.path(), "/ctx").await.unwrap();
-
-        let builder_log = logs.join(format!("job-{job}-builder.log"));
-        let script = build_script(Some("builder"), "builder", &["builder"]);
-        let out = daemon.exec(&script, &env, &builder_log, TIMEOUT).await.unwrap();
-        let text = std::fs::read_to_string(&builder_log).unwrap();
-        assert!(out.success(), "job {job}: builder build failed:\n{text}");
-        let build = progress::parse_path(&builder_log).unwrap().into_iter().last().unwrap();
-        let cook = build.step("RUN cargo chef cook").unwrap_or_else(|| panic!("no cook step:\n{text}"));
-        let app = build.step("RUN cargo build --release").unwrap_or_else(|| panic!("no build step:\n{text}"));
-        // Reused from the imported inline cache from job 2 on: CACHED, with
-        // `pulling` lines first when BuildKit fetches its layers (remote).
-        let reused = matches!(cook.outcome, Outcome::Cached | Outcome::Remote);
-        assert_eq!(reused, job > 1, "job {job}: cook step {:?}:\n{text}", cook.outcome);
-        assert_eq!(app.outcome, Outcome::Executed, "job {job}: the edited app is rebuilt:\n{text}");
-
-        let app_log = logs.join(format!("job-{job}-app.log"));
-        let script = format!("{}\ndocker run --rm \"$IMAGE:app\"", build_script(None, "app", &["builder", "app"]));
-        let out = daemon.exec(&script, &env, &app_log, TIMEOUT).await.unwrap();
-        let text = std::fs::read_to_string(&app_log).unwrap();
-        assert!(out.success(), "job {job}: app build failed:\n{text}");
-        assert!(text.contains(&format!("own project, job {job}")), "job {job}: the new binary runs:\n{text}");
-        eprintln!(
-            "job {job}: cook {:?}, app {:?}; {:.1}s so far",
-            cook.outcome,
-            app.outcome,
-            wall.elapsed().as_secs_f64()
-        );
-        daemon.stop().await.unwrap();
-    }
+    let report = common::report_json::read(out.path());
+    assert_eq!(report["status"]["kind"], "passed", "{:#}", report["status"]);
+    let cook =
+        [outcome(&report, 1, "builder", "RUN cargo chef cook"), outcome(&report, 2, "builder", "RUN cargo chef cook")];
+    let app = [
+        outcome(&report, 1, "builder", "RUN cargo build --release"),
+        outcome(&report, 2, "builder", "RUN cargo build --release"),
+    ];
+    eprintln!("cook {cook:?}, app {app:?}, wall time {:.1}s", wall.elapsed().as_secs_f64());
+    assert_eq!(cook[0], "executed", "job 1 has no cache to import");
+    // Reused from the imported inline cache: CACHED, or `remote` when
+    // BuildKit printed the layer pulls first.
+    assert!(["cached", "remote"].contains(&cook[1].as_str()), "job 2 reuses cook: {}", cook[1]);
+    assert_eq!(app, ["executed", "executed"], "the edited app is rebuilt in each job");
     assert_eq!(
         std::fs::read_to_string(project.path().join("src/main.rs")).unwrap(),
         "fn main() {\n    println!(\"own project, job 1\");\n}\n",
         "the project itself is never modified"
     );
+}
 
-    registry.stop().await.unwrap();
-    let left = harness::engine::leftovers(&label).await.unwrap();
-    assert!(left.is_empty(), "{left:?}");
-    eprintln!("wall time {:.1}s", wall.elapsed().as_secs_f64());
+/// The scenario name `harness run --context` gives a folder.
+fn project_name(dir: &Path) -> String {
+    let context = dir.canonicalize().unwrap();
+    harness::project::Project::new(&context, None).unwrap().name()
 }

@@ -15,7 +15,8 @@ pub struct Args {
     /// The job to import (default: the only job that builds an image).
     #[arg(long, value_name = "NAME")]
     job: Option<String>,
-    /// Keep only the GitHub matrix rows with this value (repeatable).
+    /// Keep only the matrix rows with this value (repeatable): GitHub's
+    /// `strategy.matrix`, or the GitLab `parallel: matrix` row to run.
     #[arg(long = "matrix", value_name = "KEY=VALUE")]
     matrix: Vec<String>,
     /// The file to edit between jobs, in the build context (default: a
@@ -47,13 +48,16 @@ pub fn run(args: Args) -> CliResult {
     for note in &imported.notes {
         eprintln!("replaced: {note}");
     }
-    println!(
-        "wrote {} (job {}), engine {}",
-        imported.out.join("scenario.toml").display(),
-        imported.jobs.join(", "),
-        imported.engine
-    );
+    println!("wrote {} (job {})", imported.out.join("scenario.toml").display(), imported.jobs.join(", "));
+    println!("engine {}: {} (another: `--engine VERSION` on `harness run`)", imported.engine, imported.engine_reason);
     println!("run it: harness run {} --engine {}", imported.out.display(), imported.engine);
+    if let Some(nearest) = crate::import::nearest_stand_in(&imported.engine, &catalogue) {
+        println!(
+            "offline, {} has no stand-in: harness run {} --engine {nearest} --images local",
+            imported.engine,
+            imported.out.display()
+        );
+    }
     Ok(Exit::Pass)
 }
 

@@ -14,6 +14,7 @@ mod pack;
 mod parse;
 mod preflight;
 mod run;
+mod run_context;
 
 use clap::{Parser, Subcommand};
 

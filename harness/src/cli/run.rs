@@ -16,7 +16,7 @@ use crate::scenario::{load_all, load_scenario, Scenario};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Scenario names (folders of `scenarios/`) or paths to scenario folders.
-    #[arg(value_name = "SCENARIO", required_unless_present = "all")]
+    #[arg(value_name = "SCENARIO", required_unless_present_any = ["all", "context"])]
     scenarios: Vec<String>,
     /// Every scenario in `scenarios/`.
     #[arg(long)]
@@ -46,6 +46,8 @@ pub struct Args {
     /// Print every command line before it runs.
     #[arg(long, short)]
     verbose: bool,
+    #[command(flatten)]
+    project: super::run_context::ContextArgs,
 }
 
 fn parse_rights(text: &str) -> Result<Rights, String> {
@@ -60,8 +62,11 @@ fn parse_rights(text: &str) -> Result<Rights, String> {
 pub fn run(args: Args) -> CliResult {
     let root = workspace_root();
     let catalogue = Catalogue::load_default().map_err(CliError::bad_input)?;
-    let scenarios = load_scenarios(&args, &root, &catalogue).map_err(CliError::bad_input)?;
     let out = args.out.clone().unwrap_or_else(|| root.join(".harness/runs").join(timestamp()));
+    let scenarios = match super::run_context::scenario(&args.project, args.engines.first(), &out, &catalogue)? {
+        Some(scenario) => vec![scenario],
+        None => load_scenarios(&args, &root, &catalogue).map_err(CliError::bad_input)?,
+    };
     preflight::run_inputs(&root, &scenarios, &out).map_err(CliError::bad_input)?;
     let (mode, reason) = args.images.decide();
     eprintln!("images: {} ({reason})", format!("{mode:?}").to_lowercase());

@@ -74,8 +74,11 @@ impl Context {
         Ok(Self { dir, dockerfiles })
     }
 
-    /// The file to edit between jobs and the comment that edits it.
-    pub fn edit(&self, wanted: Option<&str>) -> Result<(String, String), ImportErrorKind> {
+    /// The file to edit between jobs and the comment that edits it. Without
+    /// `wanted`, a source file among `copied` (the context paths the
+    /// Dockerfiles copy; `None`: the whole context), so the edit reaches
+    /// the build.
+    pub fn edit(&self, wanted: Option<&str>, copied: Option<&[String]>) -> Result<(String, String), ImportErrorKind> {
         let file = match wanted {
             Some(path) => {
                 let path = super::docker::normalize_context(path);
@@ -84,7 +87,7 @@ impl Context {
                 }
                 path
             }
-            None => self.source_file().unwrap_or_else(|| "harness-edit.txt".into()),
+            None => self.source_file(copied).unwrap_or_else(|| "harness-edit.txt".into()),
         };
         let marker = match Path::new(&file).extension().and_then(|e| e.to_str()).unwrap_or_default() {
             "rs" | "go" | "js" | "mjs" | "cjs" | "ts" | "tsx" | "jsx" | "java" | "kt" | "scala" | "c" | "h" | "cc"
@@ -97,7 +100,7 @@ impl Context {
 
     /// A source file of the context: a usual entry point, else the
     /// shallowest source file, skipping build output and ignored folders.
-    fn source_file(&self) -> Option<String> {
+    fn source_file(&self, copied: Option<&[String]>) -> Option<String> {
         const ENTRY_POINTS: &[&str] = &[
             "src/main.rs",
             "src/lib.rs",
@@ -112,10 +115,20 @@ impl Context {
             "app/main.py",
         ];
         let ignored = self.ignored();
-        if let Some(entry) = ENTRY_POINTS.iter().find(|p| self.dir.join(p).is_file() && !is_ignored(p, &ignored)) {
+        let sent = |path: &str| {
+            !is_ignored(path, &ignored)
+                && copied.is_none_or(|roots| roots.iter().any(|r| path == r || path.starts_with(&format!("{r}/"))))
+        };
+        if let Some(entry) = ENTRY_POINTS.iter().find(|p| self.dir.join(p).is_file() && sent(p)) {
             return Some((*entry).to_owned());
         }
         let mut queue = vec![PathBuf::new()];
+        if let Some(roots) = copied {
+            if let Some(file) = roots.iter().find(|r| self.dir.join(r).is_file() && is_source(r) && sent(r)) {
+                return Some(file.clone());
+            }
+            queue = roots.iter().filter(|r| self.dir.join(r).is_dir()).map(PathBuf::from).collect();
+        }
         while !queue.is_empty() {
             let mut next = Vec::new();
             let mut files = Vec::new();
@@ -221,6 +234,23 @@ mod tests {
         assert_eq!(relative_path(Path::new("/w/out/s"), Path::new("/w/repo")), PathBuf::from("../../repo"));
         assert_eq!(relative_path(Path::new("/w/repo/ci"), Path::new("/w/repo")), PathBuf::from(".."));
         assert_eq!(relative_path(Path::new("/a/b"), Path::new("/c/d")), PathBuf::from("/c/d"));
+    }
+
+    #[test]
+    fn the_edit_is_a_source_file_the_dockerfile_copies() {
+        let repo = tempfile::tempdir().unwrap();
+        for file in ["main.py", "app/server.py", "app/util/x.py", "tools/gen.py"] {
+            let path = repo.path().join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "pass\n").unwrap();
+        }
+        let context = Context { dir: repo.path().to_owned(), dockerfiles: Vec::new() };
+        assert_eq!(context.edit(None, None).unwrap().0, "main.py", "an entry point of the whole context");
+        let copied = ["requirements.txt".to_owned(), "app".to_owned()];
+        assert_eq!(context.edit(None, Some(&copied)).unwrap().0, "app/server.py", "main.py is not sent");
+        let (file, append) = context.edit(None, Some(&["tools/gen.py".to_owned()])).unwrap();
+        assert_eq!((file.as_str(), append.as_str()), ("tools/gen.py", "\n# harness: source edit before job {job}\n"));
+        assert_eq!(context.edit(None, Some(&[])).unwrap().0, "harness-edit.txt");
     }
 
     #[test]

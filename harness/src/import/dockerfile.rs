@@ -94,7 +94,7 @@ pub(crate) fn stages(text: &str) -> Vec<Stage> {
 }
 
 /// Logical instructions: continuation lines joined, comments dropped.
-fn instructions(text: &str) -> Vec<String> {
+pub(crate) fn instructions(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut current = String::new();
     for line in text.lines() {
@@ -114,6 +114,46 @@ fn instructions(text: &str) -> Vec<String> {
         out.push(current);
     }
     out
+}
+
+/// The paths `COPY`/`ADD` take from the build context (not `--from` a
+/// stage or image, not URLs), as written without `./` and trailing `/`;
+/// `None` when one of them takes the whole context (`.`, a top-level glob).
+pub(crate) fn copied_paths(text: &str) -> Option<Vec<String>> {
+    let mut paths = Vec::new();
+    for line in instructions(text) {
+        let Some((keyword, rest)) = line.split_once(char::is_whitespace) else { continue };
+        if !["COPY", "ADD"].contains(&keyword.to_ascii_uppercase().as_str()) {
+            continue;
+        }
+        let rest = rest.trim();
+        let words: Vec<String> = rest.split_whitespace().map(str::to_owned).collect();
+        if words.iter().any(|w| w.starts_with("--from=")) {
+            continue;
+        }
+        let args: Vec<String> = words.into_iter().filter(|w| !w.starts_with("--")).collect();
+        let args = match args.join(" ") {
+            json if json.starts_with('[') => serde_json::from_str::<Vec<String>>(&json).unwrap_or_default(),
+            _ => args,
+        };
+        let Some((_, sources)) = args.split_last() else { continue };
+        for source in sources {
+            if source.contains("://") || source.starts_with("git@") {
+                continue;
+            }
+            let path = source.trim_start_matches("./").trim_end_matches('/');
+            // `src/*.rs` copies from `src`; `*.py` or `.` from everywhere.
+            let dir = match path.find(['*', '?', '[']) {
+                Some(at) => path[..at].rsplit_once('/').map_or("", |(d, _)| d),
+                None => path,
+            };
+            if dir.is_empty() || dir == "." {
+                return None;
+            }
+            paths.push(dir.to_owned());
+        }
+    }
+    Some(paths)
 }
 
 /// The first dependency step of each stage.
@@ -204,6 +244,22 @@ mod tests {
         built.sort();
         assert_eq!(built, [0, 1, 2]);
         assert_eq!(stages_built(&stages, Some("planner")), [1, 0]);
+    }
+
+    #[test]
+    fn copied_paths_from_the_context() {
+        assert_eq!(copied_paths(CHEF), None, "`COPY . .` takes everything");
+        let text = indoc! {r#"
+            FROM python:3.12 AS base
+            COPY requirements.txt ./
+            COPY --chown=app ./app/ /srv/app/
+            ADD ["static/css", "/srv/static/"]
+            COPY src/*.py /srv/
+            ADD https://example.com/x.tgz /tmp/
+            COPY --from=base /usr/lib /usr/lib
+        "#};
+        assert_eq!(copied_paths(text).unwrap(), ["requirements.txt", "app", "static/css", "src"]);
+        assert_eq!(copied_paths("FROM a\nCOPY *.go ./\n"), None);
     }
 
     #[test]

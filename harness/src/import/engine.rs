@@ -54,6 +54,17 @@ pub(crate) fn choose(hint: &EngineHint, catalogue: &Catalogue) -> EngineChoice {
     }
 }
 
+/// The stand-in engine nearest to `version` when `version` has none
+/// (`29` → `28.5.2`): what an offline run can use instead.
+pub(crate) fn nearest_stand_in(version: &str, catalogue: &Catalogue) -> Option<String> {
+    let local: Vec<&str> = catalogue.local_engines().map(|e| e.version.as_str()).collect();
+    if local.contains(&version) {
+        return None;
+    }
+    let target = numeric(version);
+    local.into_iter().min_by_key(|v| (numeric(v).abs_diff(target), u64::MAX - numeric(v))).map(str::to_owned)
+}
+
 fn numeric_parts(version: &str) -> Option<Vec<u64>> {
     version.split('.').map(|p| p.parse().ok()).collect()
 }
@@ -85,5 +96,13 @@ mod tests {
         assert_eq!(pick(Some("19.03.12")), "20.10.24");
         assert_eq!(pick(Some("28")), "28.5.2");
         assert_eq!(pick(None), "26.1.5");
+    }
+
+    #[test]
+    fn nearest_stand_ins() {
+        let catalogue = Catalogue::load(&workspace_root().join(crate::catalogue::CATALOGUE_PATH)).unwrap();
+        assert_eq!(nearest_stand_in("29", &catalogue).as_deref(), Some("28.5.2"));
+        assert_eq!(nearest_stand_in("24.0.7", &catalogue).as_deref(), Some("26.1.5"));
+        assert_eq!(nearest_stand_in("26.1.5", &catalogue), None);
     }
 }

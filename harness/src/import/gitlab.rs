@@ -11,7 +11,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::error::{ImportErrorKind, Problem};
-use super::plan::{EngineHint, Plan, Spot};
+use super::gitlab_unread;
+use super::plan::{EngineHint, Plan, Spot, Warning};
 use super::script::read_entry;
 use super::shell::Env;
 use super::yaml::{self, Node, Value};
@@ -41,15 +42,25 @@ pub(crate) struct GitLab {
     config: Node,
     /// The file each top-level key came from (includes keep theirs).
     origins: HashMap<String, PathBuf>,
+    /// Said about every job: includes that were not read, `workflow` rules.
+    skipped: Vec<Warning>,
 }
 
 impl GitLab {
     /// Resolves includes and `!reference`s of the parsed `root`.
     pub fn load(file: &Path, root: Node, repo: &Path) -> Result<Self, ImportErrorKind> {
         let mut origins = HashMap::new();
-        let config = with_includes(file, root, repo, &mut origins, 0)?;
+        let mut skipped = Vec::new();
+        let config = with_includes(file, root, repo, &mut origins, &mut skipped, 0)?;
         let config = resolve_references(file, &config, &config, 0)?;
-        Ok(Self { file: file.to_owned(), config, origins })
+        if let Some(workflow) = config.get("workflow").filter(|w| w.get("rules").is_some()) {
+            let line = workflow.get("rules").map_or(workflow.key_line, |r| r.key_line);
+            skipped.push(Warning {
+                spot: Spot { file: file.to_owned(), line, key: "workflow.rules".into() },
+                message: "`workflow: rules` decide whether GitLab runs the pipeline at all: not applied, every job of the scenario runs".into(),
+            });
+        }
+        Ok(Self { file: file.to_owned(), config, origins, skipped })
     }
 
     /// Whether `root` looks like a GitLab file: some top-level mapping with
@@ -80,12 +91,15 @@ impl GitLab {
         Spot { file, line, key }
     }
 
-    /// The plan of job `name`, which must be one of [`Self::jobs`].
-    pub fn plan(&self, name: &str) -> Result<Plan, ImportErrorKind> {
+    /// The plan of job `name`, which must be one of [`Self::jobs`];
+    /// `filters` (`--matrix KEY=VALUE`) choose its `parallel: matrix` row.
+    pub fn plan(&self, name: &str, filters: &[(String, String)]) -> Result<Plan, ImportErrorKind> {
         let node = self.config.get(name).expect("a known job");
         let job = self.extended(name, node, 0)?;
-        let mut plan = Plan { name: name.to_owned(), ..Plan::default() };
+        let mut plan = Plan { name: name.to_owned(), warnings: self.skipped.clone(), ..Plan::default() };
         let mut env = predefined(name);
+        let spot = |line: usize, key: String| self.spot(name, line, key);
+        gitlab_unread::warn_unread(&job, name, &mut plan, &spot);
         let default = self.config.get("default");
         if let Some(vars) = self.config.get("variables") {
             self.variables(vars, "variables", &mut env, &mut plan);
@@ -93,6 +107,7 @@ impl GitLab {
         if let Some(vars) = job.get("variables") {
             self.variables(vars, &format!("{name}.variables"), &mut env, &mut plan);
         }
+        gitlab_unread::matrix_row(&job, name, &mut env, &mut plan, filters, &spot)?;
         plan.engine = self.engine(&job, default, &env);
         let inherited = |key: &str| {
             job.get(key).map(|n| (n, format!("{name}.{key}"))).or_else(|| {
@@ -108,6 +123,10 @@ impl GitLab {
             .filter_map(|(p, s)| s.map(|s| (p, s)))
         {
             let first = plan.commands.len();
+            if part == "after" {
+                // A new shell, in the project folder again.
+                env.reset_dir();
+            }
             for (entry, entry_key) in script_entries(node, &key) {
                 let spot = self.spot(name, entry.line, entry_key);
                 let Some(text) = entry.as_str() else {
@@ -353,6 +372,7 @@ fn with_includes(
     root: Node,
     repo: &Path,
     origins: &mut HashMap<String, PathBuf>,
+    skipped: &mut Vec<Warning>,
     depth: usize,
 ) -> Result<Node, ImportErrorKind> {
     let Some(include) = root.get("include").cloned() else {
@@ -369,7 +389,10 @@ fn with_includes(
         let local = match (&item.value, item.get("local")) {
             (Value::Scalar { text, .. }, _) if !text.contains("://") => text.clone(),
             (_, Some(local)) => local.as_str().unwrap_or_default().to_owned(),
-            _ => continue, // remote, template, project and component includes are not local
+            _ => {
+                skipped.push(Warning { spot, message: not_local(item) });
+                continue;
+            }
         };
         if depth >= MAX_DEPTH {
             return Err(ImportErrorKind::Invalid { spot, problem: Problem::ExtendsLoop { name: local } });
@@ -387,7 +410,7 @@ fn with_includes(
                 })
             }
         };
-        let included = with_includes(&path, included, repo, origins, depth + 1)?;
+        let included = with_includes(&path, included, repo, origins, skipped, depth + 1)?;
         merged = Some(match merged {
             Some(base) => deep_merge(&base, &included),
             None => included,
@@ -399,6 +422,17 @@ fn with_includes(
         Some(base) => deep_merge(&base, &own),
         None => own,
     })
+}
+
+/// Why an include was not read, and what that leaves out.
+fn not_local(item: &Node) -> String {
+    let kind =
+        ["remote", "template", "project", "component"].into_iter().find(|k| item.get(k).is_some()).unwrap_or("remote");
+    let what = item.get(kind).or(Some(item)).and_then(Node::as_str).unwrap_or_default();
+    format!(
+        "`include: {kind}` (`{what}`) is not read (only local includes are, offline): jobs, templates and \
+         variables it defines are missing; copy what the job needs into the repository and include it with `local`"
+    )
 }
 
 fn record_origins(node: &Node, file: &Path, origins: &mut HashMap<String, PathBuf>) {
@@ -503,7 +537,7 @@ mod tests {
     #[test]
     fn unknown_parent_and_reference_are_located() {
         let gl = load("job:\n  extends: .nope\n  script: [echo]\n");
-        let err = gl.plan("job").unwrap_err();
+        let err = gl.plan("job", &[]).unwrap_err();
         assert_eq!(
             err.to_string(),
             ".gitlab-ci.yml:2: at `job.extends`: `extends` names `.nope`, which is neither in this file nor in its local includes"

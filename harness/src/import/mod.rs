@@ -16,6 +16,8 @@
 //! - [`shell`], [`script`], [`docker`]: script lines to typed commands.
 //! - [`expr`]: GitHub expressions; [`images`]: image names and cache backends.
 //! - [`engine`], [`context`], [`dockerfile`], [`write`]: the scenario.
+//! - [`seed_pipeline`]: the default pipeline of `harness run --context`,
+//!   written by the same writer.
 
 mod context;
 mod docker;
@@ -25,9 +27,11 @@ mod error;
 mod expr;
 mod github;
 mod gitlab;
+mod gitlab_unread;
 mod images;
 mod plan;
 mod script;
+mod seed_pipeline;
 mod shell;
 mod write;
 mod yaml;
@@ -35,6 +39,11 @@ mod yaml;
 use std::path::{Path, PathBuf};
 
 pub use error::{ImportError, ImportErrorKind, Problem};
+
+/// The stand-in engine nearest to `version` when `version` has none.
+pub fn nearest_stand_in(version: &str, catalogue: &Catalogue) -> Option<String> {
+    engine::nearest_stand_in(version, catalogue)
+}
 pub use plan::{Spot, Warning};
 
 use crate::catalogue::Catalogue;
@@ -65,6 +74,10 @@ pub struct Imported {
     pub jobs: Vec<String>,
     /// The engine the CI job's Docker maps to.
     pub engine: String,
+    /// Why that engine (`service docker:dind means the newest Docker: 29`).
+    pub engine_reason: String,
+    /// The file edited between jobs, relative to the build context.
+    pub edit: String,
     pub warnings: Vec<Warning>,
     /// Replacements the scenario describes.
     pub notes: Vec<String>,
@@ -93,46 +106,113 @@ fn run(options: &ImportOptions, catalogue: &Catalogue) -> Result<Imported, Impor
     }
     let context = context::Context::new(&repo, &mut plans, &spot)?;
     let engine = engine::choose(&plans[0].engine, catalogue);
-    let edit = context.edit(options.edit.as_deref())?;
-    let write_error = |path: &Path| {
-        let path = path.to_owned();
-        move |source| ImportErrorKind::Write { path, source }
-    };
-    std::fs::create_dir_all(&options.out).map_err(write_error(&options.out))?;
-    let out_abs = std::path::absolute(&options.out).map_err(write_error(&options.out))?;
-    let mut dockerfiles = Vec::new();
-    for (in_repo, name) in &context.dockerfiles {
-        let source = repo.join(in_repo);
-        let text = std::fs::read_to_string(&source)
-            .map_err(|source_err| ImportErrorKind::Read { path: source.clone(), source: source_err })?;
-        let dest = out_abs.join(name);
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent).map_err(write_error(parent))?;
-        }
-        // Copied byte for byte: the Dockerfile runs verbatim.
-        std::fs::copy(&source, &dest).map_err(write_error(&dest))?;
-        dockerfiles.push((name.clone(), text));
+    let written = Written { source: Some(file.display().to_string()), repo: &repo, engine, out: &options.out };
+    written.write(&plans, &context, options.edit.as_deref(), catalogue)
+}
+
+/// The options of [`default_pipeline`].
+#[derive(Debug, Clone)]
+pub struct PipelineOptions {
+    /// The build context (any folder).
+    pub context: PathBuf,
+    /// The Dockerfile, relative to the context.
+    pub dockerfile: PathBuf,
+    /// The file to edit between jobs, relative to the context.
+    pub edit: Option<String>,
+    /// The engine the scenario's header recommends (the catalogue's
+    /// default when `None`).
+    pub engine: Option<String>,
+    /// The scenario folder to write.
+    pub out: PathBuf,
+}
+
+/// Writes the default pipeline of `harness run --context` (the first seed's
+/// job, see [`seed_pipeline`]) for any build context, through the same
+/// writer as an imported CI job, and loads it back.
+pub fn default_pipeline(options: &PipelineOptions, catalogue: &Catalogue) -> Result<Imported, ImportError> {
+    let label = options.context.join(&options.dockerfile);
+    let fail = |kind| ImportError { file: label.clone(), kind: Box::new(kind) };
+    let text = std::fs::read_to_string(&label)
+        .map_err(|source| fail(ImportErrorKind::Read { path: label.clone(), source }))?;
+    let name = options.dockerfile.to_string_lossy().replace('\\', "/");
+    let plans = vec![seed_pipeline::plan(&name, &text)];
+    let hint = plan::EngineHint { version: options.engine.clone(), source: plans[0].engine.source.clone() };
+    let mut engine = engine::choose(&hint, catalogue);
+    if options.engine.is_some() {
+        engine.reason = "chosen with `--engine`".into();
     }
-    let header = write::Header {
-        source: file.display().to_string(),
-        engine: &engine,
-        fixture: context::relative_path(&out_abs, &context.dir).display().to_string(),
-        dockerfiles,
-        edit,
-        catalogue,
-        out: options.out.display().to_string(),
-    };
-    let text = write::render(&header, &plans);
-    let scenario_path = out_abs.join(SCENARIO_FILE);
-    std::fs::write(&scenario_path, text).map_err(write_error(&scenario_path))?;
-    load_scenario(&out_abs, catalogue).map_err(ImportErrorKind::Load)?;
-    Ok(Imported {
-        out: options.out.clone(),
-        jobs: plans.iter().map(|p| p.name.clone()).collect(),
-        engine: engine.version,
-        warnings: plans.iter().flat_map(|p| p.warnings.clone()).collect(),
-        notes: plans.iter().flat_map(|p| p.notes.clone()).collect(),
-    })
+    let context =
+        context::Context { dir: options.context.clone(), dockerfiles: vec![(options.dockerfile.clone(), name)] };
+    let written = Written { source: None, repo: &options.context, engine, out: &options.out };
+    written.write(&plans, &context, options.edit.as_deref(), catalogue).map_err(fail)
+}
+
+/// Where and how a scenario folder is written.
+struct Written<'a> {
+    /// The CI file the scenario came from; `None` for the default pipeline.
+    source: Option<String>,
+    /// The folder the Dockerfiles' paths are relative to.
+    repo: &'a Path,
+    engine: engine::EngineChoice,
+    out: &'a Path,
+}
+
+impl Written<'_> {
+    /// Copies the Dockerfiles, writes `scenario.toml` and loads it back.
+    fn write(
+        self,
+        plans: &[Plan],
+        context: &context::Context,
+        edit: Option<&str>,
+        catalogue: &Catalogue,
+    ) -> Result<Imported, ImportErrorKind> {
+        let write_error = |path: &Path| {
+            let path = path.to_owned();
+            move |source| ImportErrorKind::Write { path, source }
+        };
+        std::fs::create_dir_all(self.out).map_err(write_error(self.out))?;
+        let out_abs = std::path::absolute(self.out).map_err(write_error(self.out))?;
+        let mut dockerfiles = Vec::new();
+        for (in_repo, name) in &context.dockerfiles {
+            let source = self.repo.join(in_repo);
+            let text = std::fs::read_to_string(&source)
+                .map_err(|source_err| ImportErrorKind::Read { path: source.clone(), source: source_err })?;
+            let dest = out_abs.join(name);
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent).map_err(write_error(parent))?;
+            }
+            // Copied byte for byte: the Dockerfile runs verbatim.
+            std::fs::copy(&source, &dest).map_err(write_error(&dest))?;
+            dockerfiles.push((name.clone(), text));
+        }
+        let texts: Vec<&str> = dockerfiles.iter().map(|(_, text): &(String, String)| text.as_str()).collect();
+        let copied: Option<Vec<String>> =
+            texts.iter().map(|t| dockerfile::copied_paths(t)).collect::<Option<Vec<_>>>().map(|v| v.concat());
+        let edit = context.edit(edit, copied.as_deref())?;
+        let edit_file = edit.0.clone();
+        let header = write::Header {
+            source: self.source,
+            engine: &self.engine,
+            fixture: context::relative_path(&out_abs, &context.dir).display().to_string(),
+            dockerfiles,
+            edit,
+            catalogue,
+            out: self.out.display().to_string(),
+        };
+        let text = write::render(&header, plans);
+        let scenario_path = out_abs.join(SCENARIO_FILE);
+        std::fs::write(&scenario_path, text).map_err(write_error(&scenario_path))?;
+        load_scenario(&out_abs, catalogue).map_err(ImportErrorKind::Load)?;
+        Ok(Imported {
+            out: self.out.to_owned(),
+            jobs: plans.iter().map(|p| p.name.clone()).collect(),
+            engine: self.engine.version,
+            engine_reason: self.engine.reason,
+            edit: edit_file,
+            warnings: plans.iter().flat_map(|p| p.warnings.clone()).collect(),
+            notes: plans.iter().flat_map(|p| p.notes.clone()).collect(),
+        })
+    }
 }
 
 /// The repository a CI file belongs to: above `.github/workflows/`, else
@@ -170,7 +250,7 @@ fn plans(
         });
     }
     let gl = gitlab::GitLab::load(file, root, repo)?;
-    let all = |job: &str| gl.plan(job).map(|p| vec![p]);
+    let all = |job: &str| gl.plan(job, &filters).map(|p| vec![p]);
     let (job, plans) = pick(&gl.jobs(), options.job.as_deref(), &all, gl.file_spot())?;
     let spot = gl.script_spot(&job);
     no_build_check(&plans, &job, &spot, &gl.jobs(), &all)?;

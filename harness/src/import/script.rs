@@ -7,8 +7,8 @@
 //! and warned about, with its file, line and key.
 
 use super::docker::{self, Read};
-use super::plan::{Cmd, Plan, Planned, Spot};
-use super::shell::{self, Env, Simple};
+use super::plan::{Build, Cmd, Plan, Planned, Spot};
+use super::shell::{self, Cwd, Env, Simple, Word};
 use crate::scenario::quote;
 
 /// Reads `entry` into `plan`. `env` gains the variables the script exports.
@@ -50,8 +50,15 @@ fn compound_keyword(simple: &Simple) -> Option<String> {
 }
 
 fn read_simple(simple: &Simple, spot: &Spot, env: &mut Env, plan: &mut Plan) {
+    if let Some(words) = simple.words().filter(|w| w.first().is_some_and(|w| w.text == "cd")) {
+        change_dir(words.get(1), spot, env, plan);
+        return;
+    }
     match docker::read(simple, env) {
-        Read::Cmd { cmd, comments } => {
+        Read::Cmd { mut cmd, mut comments } => {
+            if let Cmd::Build(build) = &mut cmd {
+                in_cwd(build, env.cwd(), &mut comments);
+            }
             plan.commands.push(Planned { cmd, may_fail: simple.may_fail, comments });
         }
         Read::Run(run) => plan.runs.push(run),
@@ -78,6 +85,42 @@ fn read_simple(simple: &Simple, spot: &Spot, env: &mut Env, plan: &mut Plan) {
             plan.commands.push(planned);
         }
     }
+}
+
+/// `cd`: followed for the builds' paths, and said, because every command
+/// of a scenario starts in the build context.
+fn change_dir(target: Option<&Word>, spot: &Spot, env: &mut Env, plan: &mut Plan) {
+    env.change_dir(target.map(|w| w.text.as_str()), target.is_some_and(|w| w.from_project_dir));
+    let message = match env.cwd() {
+        Cwd::Known(dir) if dir.is_empty() => {
+            "`cd` back to the repository root: the following builds read their paths from there".to_owned()
+        }
+        Cwd::Known(dir) => format!(
+            "`cd {dir}`: the following builds read their context and `--file` relative to `{dir}`; \
+             other commands of the scenario still start in the build context"
+        ),
+        Cwd::Unknown(to) => format!(
+            "`cd {to}` leaves the repository as far as the importer can tell: the following builds \
+             read their paths from where the script was before; check them"
+        ),
+    };
+    plan.warn(spot.clone(), message);
+}
+
+/// A build's context and Dockerfile as paths from the repository root.
+fn in_cwd(build: &mut Build, cwd: &Cwd, comments: &mut Vec<String>) {
+    let Cwd::Known(dir) = cwd else { return };
+    if dir.is_empty() {
+        return;
+    }
+    let join = |path: &str| docker::normalize_context(&format!("{dir}/{path}"));
+    if !build.context.starts_with('/') {
+        build.context = join(&build.context);
+    }
+    if let Some(file) = build.file.as_mut().filter(|f| !f.starts_with('/')) {
+        *file = join(file);
+    }
+    comments.push(format!("run from `{dir}` in the CI job (after `cd`)"));
 }
 
 /// The command re-quoted for `sh -c`, variables expanded.
@@ -127,5 +170,30 @@ mod tests {
             plan.warnings[0]
         );
         assert!(plan.warnings[1].message.contains("`apk` is not a docker command"));
+    }
+
+    #[test]
+    fn cd_moves_the_builds_and_is_said() {
+        let mut env = Env::default();
+        env.set("CI_PROJECT_DIR", ".");
+        let mut plan = Plan::default();
+        let script = "cd services/api\ndocker build -f docker/Dockerfile -t a .\ncd $CI_PROJECT_DIR\ndocker build -t b web\ncd /tmp\ndocker build -t c .";
+        read_entry(script, &spot(), &mut env, &mut plan);
+        let builds: Vec<(String, Option<String>)> =
+            plan.builds().map(|b| (b.context.clone(), b.file.clone())).collect();
+        assert_eq!(
+            builds,
+            [
+                ("services/api".to_owned(), Some("services/api/docker/Dockerfile".to_owned())),
+                ("web".to_owned(), None),
+                (".".to_owned(), None),
+            ]
+        );
+        assert_eq!(plan.commands[0].comments, ["run from `services/api` in the CI job (after `cd`)"]);
+        let messages: Vec<&str> = plan.warnings.iter().map(|w| w.message.as_str()).collect();
+        assert_eq!(messages.len(), 3, "{messages:?}");
+        assert!(messages[0].starts_with("`cd services/api`: the following builds read their context"));
+        assert!(messages[1].starts_with("`cd` back to the repository root"));
+        assert!(messages[2].starts_with("`cd /tmp` leaves the repository"));
     }
 }

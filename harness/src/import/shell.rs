@@ -14,9 +14,70 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Env {
     vars: BTreeMap<String, String>,
+    /// Where the script's `cd`s lead.
+    cwd: Cwd,
+}
+
+/// The current folder of a script, as far as the importer can follow it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Cwd {
+    /// Relative to the repository root; empty at the root.
+    Known(String),
+    /// After a `cd` to this path, which is not inside the repository as far
+    /// as the importer can tell (absolute, `..` past the root, `cd -`).
+    Unknown(String),
+}
+
+impl Default for Cwd {
+    fn default() -> Self {
+        Cwd::Known(String::new())
+    }
 }
 
 impl Env {
+    pub fn cwd(&self) -> &Cwd {
+        &self.cwd
+    }
+
+    /// Back at the repository root: a new shell (GitLab's `after_script`).
+    pub fn reset_dir(&mut self) {
+        self.cwd = Cwd::default();
+    }
+
+    /// Follows `cd target` (`None`: a bare `cd`, to the home folder);
+    /// `from_root`: `target` is relative to the repository root.
+    pub fn change_dir(&mut self, target: Option<&str>, from_root: bool) {
+        if from_root {
+            self.reset_dir();
+        }
+        let Some(target) = target else {
+            self.cwd = Cwd::Unknown("~".into());
+            return;
+        };
+        let base = match &self.cwd {
+            _ if target.starts_with('/') || target.starts_with('~') || target == "-" => {
+                self.cwd = Cwd::Unknown(target.to_owned());
+                return;
+            }
+            Cwd::Known(base) => base.clone(),
+            Cwd::Unknown(_) => return,
+        };
+        let mut parts: Vec<&str> = base.split('/').filter(|p| !p.is_empty()).collect();
+        for part in target.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => {
+                    if parts.pop().is_none() {
+                        self.cwd = Cwd::Unknown(target.to_owned());
+                        return;
+                    }
+                }
+                other => parts.push(other),
+            }
+        }
+        self.cwd = Cwd::Known(parts.join("/"));
+    }
+
     pub fn set(&mut self, name: impl Into<String>, value: impl Into<String>) {
         self.vars.insert(name.into(), value.into());
     }
@@ -66,7 +127,13 @@ pub(crate) struct Word {
     /// Variables the word names that are not defined: their text is kept
     /// as `${NAME}`.
     pub unresolved: Vec<String>,
+    /// The word starts with the CI checkout's path (`$CI_PROJECT_DIR`),
+    /// which expands to `.`: a `cd` to it goes back to the repository root.
+    pub from_project_dir: bool,
 }
+
+/// Variables holding the CI job's checkout folder (the repository root).
+const PROJECT_DIRS: &[&str] = &["CI_PROJECT_DIR", "CI_BUILDS_DIR", "GITHUB_WORKSPACE"];
 
 /// Why a line cannot be read statically.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -195,6 +262,9 @@ fn dollar(chars: &[char], i: usize, env: &Env, word: &mut Word) -> Result<usize,
         word.text.push('$');
         return Ok(i + 1);
     };
+    if word.text.is_empty() && PROJECT_DIRS.contains(&name.as_str()) {
+        word.from_project_dir = true;
+    }
     match (env.get(&name), default) {
         (Some(v), _) if !v.is_empty() => word.text.push_str(v),
         (_, Some(d)) => word.text.push_str(&env.expand_text(&d)),

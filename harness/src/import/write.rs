@@ -18,8 +18,9 @@ pub(crate) const REPEAT: u32 = 4;
 
 /// Everything the file says besides the plans.
 pub(crate) struct Header<'a> {
-    /// The CI file as the user named it.
-    pub source: String,
+    /// The CI file as the user named it; `None` for the default pipeline
+    /// of `harness run --context`.
+    pub source: Option<String>,
     pub engine: &'a EngineChoice,
     /// `fixture` as written (relative to the scenario folder, or absolute).
     pub fixture: String,
@@ -31,18 +32,26 @@ pub(crate) struct Header<'a> {
     pub out: String,
 }
 
+/// The header of the default pipeline of `harness run --context`.
+const SEED_ORIGIN: &str = "# Written by `harness run --context`: the first seed's GitLab job\n\
+    # (docs/seeds/gitlab-inline-cache.md) on this build context.\n";
+
 pub(crate) fn render(header: &Header<'_>, plans: &[Plan]) -> String {
     let mut out = String::new();
     let names: Vec<&str> = plans.iter().map(|p| p.name.as_str()).collect();
-    let _ = writeln!(out, "# Imported by `harness import` from `{}`, job `{}`.", header.source, names.join("`, `"));
+    match &header.source {
+        Some(source) => {
+            let _ = writeln!(out, "# Imported by `harness import` from `{source}`, job `{}`.", names.join("`, `"));
+        }
+        None => out.push_str(SEED_ORIGIN),
+    }
     let _ = writeln!(out, "# Engine {}: {}.", header.engine.version, header.engine.reason);
     let _ = writeln!(out, "# Run it with: harness run {} --engine {}", header.out, header.engine.version);
-    let stand_ins: Vec<&str> =
-        header.catalogue.engines.iter().filter(|e| e.local.is_some()).map(|e| e.version.as_str()).collect();
-    if !stand_ins.contains(&header.engine.version.as_str()) {
+    if let Some(nearest) = super::engine::nearest_stand_in(&header.engine.version, header.catalogue) {
+        let stand_ins: Vec<&str> = header.catalogue.local_engines().map(|e| e.version.as_str()).collect();
         let _ = writeln!(
             out,
-            "# Engine {} has no offline stand-in: offline, use one of {}.",
+            "# Engine {} has no offline stand-in: offline (`--images local`), run it with\n# `--engine {nearest}`, the nearest of the stand-ins ({}).",
             header.engine.version,
             stand_ins.join(", ")
         );
@@ -81,10 +90,12 @@ pub(crate) fn render(header: &Header<'_>, plans: &[Plan]) -> String {
 
 fn description(header: &Header<'_>, plans: &[Plan], notes: &[String]) -> String {
     let commands: usize = plans.iter().map(|p| p.commands.len()).max().unwrap_or(0);
+    let origin = match &header.source {
+        Some(source) => format!("Imported from `{source}` (job `{}`)", plans.first().map_or("", |p| p.name.as_str())),
+        None => "The first seed's pipeline (login, pull, build each stage with `--cache-from` its own image and the inline cache, push)".to_owned(),
+    };
     let mut text = format!(
-        "Imported from `{}` (job `{}`): its {commands} commands on a fresh daemon per job, {REPEAT} jobs, a source edit before each.",
-        header.source,
-        plans.first().map_or("", |p| p.name.as_str())
+        "{origin}: its {commands} commands on a fresh daemon per job, {REPEAT} jobs, a source edit before each."
     );
     if plans.len() > 1 {
         let _ = write!(text, " {} matrix rows, one block of jobs each.", plans.len());
@@ -220,8 +231,9 @@ fn expectations(
     let mut written = 0;
     for (file, file_stages) in stages {
         for dep in dockerfile::dependency_steps(file_stages) {
-            // The last build that runs the step's stage judges it.
-            let Some((build, id)) = builds.iter().rev().find(|(b, _)| {
+            // The first build that runs the step's stage judges it: later
+            // builds of the same job find it in the daemon's own cache.
+            let Some((build, id)) = builds.iter().find(|(b, _)| {
                 b.file.as_deref().unwrap_or("Dockerfile") == file
                     && dockerfile::stages_built(file_stages, b.target.as_deref()).contains(&dep.stage)
             }) else {
