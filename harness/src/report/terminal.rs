@@ -24,27 +24,45 @@ pub struct Terminal {
     verbose: bool,
     /// The rights fallback note already shown (it is the same for every dind).
     shown_note: Option<String>,
+    /// Prefix every line with its cell's key (cells running side by side).
+    cell_prefix: bool,
+    /// The prefix of the event being shown.
+    prefix: String,
 }
 
 impl Terminal {
     /// The view on stderr; `verbose` also prints each command line before
     /// it runs.
     pub fn new(verbose: bool) -> Self {
-        Self { out: Box::new(std::io::stderr()), use_bar: true, bar: None, verbose, shown_note: None }
+        Self::with_out(Box::new(std::io::stderr()), true, verbose)
     }
 
     /// The view written to `out`, without a progress bar (tests, logs).
     pub fn to_writer(out: impl Write + Send + 'static, verbose: bool) -> Self {
-        Self { out: Box::new(out), use_bar: false, bar: None, verbose, shown_note: None }
+        Self::with_out(Box::new(out), false, verbose)
+    }
+
+    fn with_out(out: Box<dyn Write + Send>, use_bar: bool, verbose: bool) -> Self {
+        Self { out, use_bar, bar: None, verbose, shown_note: None, cell_prefix: false, prefix: String::new() }
+    }
+
+    /// Starts every line with `[scenario/engine/store] `, for cells that
+    /// run side by side; a job's progress bar would belong to one cell of
+    /// several, so there is none.
+    pub fn with_cell_prefix(mut self, on: bool) -> Self {
+        self.cell_prefix = on;
+        self.use_bar &= !on;
+        self
     }
 
     fn line(&mut self, text: &str) -> std::io::Result<()> {
+        let prefix = &self.prefix;
         match &self.bar {
             Some(bar) if !bar.is_hidden() => {
-                bar.println(text);
+                bar.println(format!("{prefix}{text}"));
                 Ok(())
             }
-            _ => writeln!(self.out, "{text}"),
+            _ => writeln!(self.out, "{prefix}{text}"),
         }
     }
 
@@ -174,6 +192,10 @@ impl Terminal {
 
 impl Reporter for Terminal {
     fn report(&mut self, event: &Envelope) -> Result<(), ReportError> {
+        self.prefix = match (&event.cell, self.cell_prefix) {
+            (Some(cell), true) => format!("[{cell}] "),
+            _ => String::new(),
+        };
         self.show(&event.kind).and_then(|()| self.out.flush()).map_err(|e| ReportError::new("terminal", e))
     }
 }

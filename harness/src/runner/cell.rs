@@ -10,7 +10,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use super::error::RunError;
 use super::events::{EventKind, Events};
 use super::job::JobRunner;
-use super::plan::Plan;
+use super::matrix::ImageStore;
+use super::plan::{Plan, Target};
 use super::result::{JobReport, RunReport, RunStatus, REPORT_SCHEMA};
 use super::shared::Shared;
 use super::workspace::Workspace;
@@ -22,7 +23,8 @@ use crate::scenario::Scenario;
 pub async fn run_cell(scenario: &Scenario, opts: &RunOptions, shared: &Shared, events: &Events) -> RunReport {
     let started = Instant::now();
     let mut report = new_report(scenario, opts);
-    let plan = Plan::build(scenario, &opts.engine, shared.values().clone(), opts.max_jobs);
+    let target = Target { engine: &opts.engine, store: opts.store };
+    let plan = Plan::build_on(scenario, target, shared.values().clone(), opts.max_jobs);
     events.emit(EventKind::RunStarted {
         scenario: scenario.name.clone(),
         engine: opts.engine.version.clone(),
@@ -51,7 +53,7 @@ async fn run_jobs(
     events: &Events,
     jobs: &mut Vec<JobReport>,
 ) -> Result<(), RunError> {
-    let rewrites = shared.rewrites(&opts.engine.version, scenario.daemon.containerd_snapshotter);
+    let rewrites = shared.rewrites(&opts.engine.version, opts.store == ImageStore::Containerd);
     let workspace = Workspace::create(&opts.root, scenario)
         .map_err(|source| RunError::Workspace { fixture: scenario.fixture.clone(), source })?
         .with_rewrites(rewrites, scenario);
@@ -81,6 +83,7 @@ fn new_report(scenario: &Scenario, opts: &RunOptions) -> RunReport {
         description: scenario.description.clone(),
         links: scenario.links.clone(),
         engine: opts.engine.version.clone(),
+        store: opts.store,
         images: opts.images.clone(),
         images_reason: opts.images_reason.clone(),
         started_at: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),

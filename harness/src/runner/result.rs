@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::error::{ErrorKind, RunError};
+use super::matrix::ImageStore;
 use crate::catalogue::RunImages;
 use crate::engine::EngineVersions;
 use crate::scenario::{DaemonMode, EditReport, RunVerdict, Verdict};
@@ -24,6 +25,10 @@ pub struct RunReport {
     pub description: String,
     pub links: Vec<String>,
     pub engine: String,
+    /// The image store of the cell's daemons; reports written before the
+    /// store axis have none and read as classic.
+    #[serde(default)]
+    pub store: ImageStore,
     pub images: RunImages,
     /// Why this image column was used (`--images auto` explains itself).
     pub images_reason: String,

@@ -1,5 +1,6 @@
 //! The run's registry with the base images seeded, shared by every cell of
-//! a scenario (each engine gets its own repository in it).
+//! a run that uses the same registry login (each scenario, engine and store
+//! gets its own repository in it).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -35,13 +36,27 @@ impl Shared {
         label: &RunLabel,
         events: &Events,
     ) -> Result<Self, RunError> {
-        let official = images.mode == ResolvedMode::Official;
-        let mut options = RegistryOptions::default().with_label(label.clone()).with_allow_pull(official);
-        if let Some(credentials) = scenario_login(scenario) {
-            options = options.with_auth(credentials);
-        }
         // Before any container: an image nothing provides fails here.
         let bases = plan_scenario_base_images(scenario, images).await?;
+        Self::start_seeded(scenario_login(scenario), bases, images, label, events).await
+    }
+
+    /// Starts a registry that requires `login` (anonymous without), seeds
+    /// the chef and runtime images and the planned base images `bases`
+    /// (the union of what the scenarios it serves need). Nothing outlives
+    /// a failed start.
+    pub(crate) async fn start_seeded(
+        login: Option<Credentials>,
+        bases: Vec<Provision>,
+        images: &RunImages,
+        label: &RunLabel,
+        events: &Events,
+    ) -> Result<Self, RunError> {
+        let official = images.mode == ResolvedMode::Official;
+        let mut options = RegistryOptions::default().with_label(label.clone()).with_allow_pull(official);
+        if let Some(credentials) = login {
+            options = options.with_auth(credentials);
+        }
         let started = Instant::now();
         let registry = Registry::start(&images.registry, options).await?;
         events.emit(EventKind::RegistryReady { address: registry.name().to_owned(), took: started.elapsed() });

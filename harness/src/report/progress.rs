@@ -1,0 +1,230 @@
+//! Progress of a long matrix run: cells done and running, time elapsed and
+//! an estimate of what is left. On a terminal an indicatif bar (other
+//! output goes above it through [`BarWriter`]); elsewhere (CI logs) one
+//! plain line per finished cell.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::runner::{CellKey, Envelope, EventKind, ReportError, Reporter};
+
+/// How progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgressStyleChoice {
+    /// A bar redrawn in place (a terminal).
+    Tty,
+    /// A line per finished cell (logs, CI).
+    Plain,
+}
+
+/// Counts cells as they start and finish.
+pub struct MatrixProgress {
+    total: usize,
+    parallel: usize,
+    done: usize,
+    running: BTreeSet<CellKey>,
+    /// Wall seconds of the cells that finished and ran jobs.
+    durations: Vec<f64>,
+    started: Instant,
+    bar: Option<ProgressBar>,
+    out: Box<dyn Write + Send>,
+}
+
+impl MatrixProgress {
+    /// Progress of `total` cells, `parallel` at a time, shown on stderr.
+    pub fn new(total: usize, parallel: usize, style: ProgressStyleChoice) -> Self {
+        let bar = (style == ProgressStyleChoice::Tty).then(|| {
+            let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {elapsed_precise} cells {pos}/{len} [{bar:20}] {prefix} {wide_msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(250));
+            bar
+        });
+        Self::with_parts(total, parallel, bar, Box::new(std::io::stderr()))
+    }
+
+    /// Plain lines written to `out` (tests).
+    pub fn to_writer(total: usize, parallel: usize, out: impl Write + Send + 'static) -> Self {
+        Self::with_parts(total, parallel, None, Box::new(out))
+    }
+
+    fn with_parts(total: usize, parallel: usize, bar: Option<ProgressBar>, out: Box<dyn Write + Send>) -> Self {
+        let parallel = parallel.max(1);
+        Self {
+            total,
+            parallel,
+            done: 0,
+            running: BTreeSet::new(),
+            durations: Vec::new(),
+            started: Instant::now(),
+            bar,
+            out,
+        }
+    }
+
+    /// The bar, when there is one: other output must go through it.
+    pub fn bar(&self) -> Option<ProgressBar> {
+        self.bar.clone()
+    }
+
+    /// Seconds left, from the mean wall time of the cells done so far; none
+    /// before the first cell that ran jobs.
+    fn estimate(&self) -> Option<f64> {
+        if self.durations.is_empty() {
+            return None;
+        }
+        let mean = self.durations.iter().sum::<f64>() / self.durations.len() as f64;
+        let left = self.total.saturating_sub(self.done) as f64;
+        Some(mean * left / self.parallel as f64)
+    }
+
+    fn status_text(&self) -> String {
+        let estimate = self.estimate().map(|s| format!(", about {} left", minutes(s))).unwrap_or_default();
+        format!("{} running, elapsed {}{estimate}", self.running.len(), minutes(self.started.elapsed().as_secs_f64()))
+    }
+
+    fn redraw(&self) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(self.done as u64);
+            bar.set_prefix(self.status_text());
+            let names: Vec<String> = self.running.iter().map(ToString::to_string).collect();
+            bar.set_message(names.join(", "));
+        }
+    }
+}
+
+impl Reporter for MatrixProgress {
+    fn report(&mut self, event: &Envelope) -> Result<(), ReportError> {
+        let Some(cell) = &event.cell else { return Ok(()) };
+        match &event.kind {
+            EventKind::RunStarted { .. } => {
+                self.running.insert(cell.clone());
+            }
+            EventKind::RunFinished { report } => {
+                self.running.remove(cell);
+                self.done += 1;
+                if !report.jobs.is_empty() {
+                    self.durations.push(report.duration_secs);
+                }
+                if self.bar.is_none() {
+                    let line = format!(
+                        "[{}/{}] {cell} {} in {:.1}s ({})",
+                        self.done,
+                        self.total,
+                        report.status,
+                        report.duration_secs,
+                        self.status_text()
+                    );
+                    writeln!(self.out, "{line}").map_err(|e| ReportError::new("progress", e))?;
+                }
+            }
+            _ => return Ok(()),
+        }
+        self.redraw();
+        Ok(())
+    }
+}
+
+impl Drop for MatrixProgress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// `42s`, `12m 05s`.
+fn minutes(seconds: f64) -> String {
+    let s = seconds.round() as u64;
+    if s < 60 {
+        format!("{s}s")
+    } else {
+        format!("{}m {:02}s", s / 60, s % 60)
+    }
+}
+
+/// Writes whole lines above a progress bar, so they do not tear it.
+pub struct BarWriter {
+    bar: ProgressBar,
+    pending: Vec<u8>,
+}
+
+impl BarWriter {
+    pub fn new(bar: ProgressBar) -> Self {
+        Self { bar, pending: Vec::new() }
+    }
+}
+
+impl Write for BarWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        while let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=end).collect();
+            self.bar.println(String::from_utf8_lossy(&line[..end]));
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::SystemTime;
+
+    use super::*;
+    use crate::runner::{ImageStore, RunReport};
+
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn envelope(cell: &CellKey, kind: EventKind) -> Envelope {
+        Envelope { cell: Some(cell.clone()), timestamp: SystemTime::now(), elapsed: Duration::ZERO, kind }
+    }
+
+    #[test]
+    fn plain_lines_count_cells_and_estimate_what_is_left() {
+        let text = include_str!("../../tests/fixtures/reports/cache-mount-copy-26.1.5.json");
+        let mut report: RunReport = serde_json::from_str(text).unwrap();
+        report.duration_secs = 120.0;
+        let out = Shared::default();
+        let mut progress = MatrixProgress::to_writer(4, 2, out.clone());
+        let key =
+            CellKey { scenario: report.scenario.clone(), engine: report.engine.clone(), store: ImageStore::Classic };
+        progress.report(&envelope(&key, EventKind::Unsupported { reason: "x".into() })).unwrap();
+        progress.report(&envelope(&key, EventKind::RunFinished { report: Box::new(report) })).unwrap();
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let line = text.trim_end();
+        assert!(
+            line.starts_with("[1/4] cache-mount-copy/26.1.5/classic passed in 120.0s (0 running, elapsed "),
+            "{line}"
+        );
+        // Three cells left at 120 s each, two at a time.
+        assert!(line.ends_with(", about 3m 00s left)"), "{line}");
+    }
+
+    #[test]
+    fn minutes_read_well() {
+        assert_eq!(minutes(42.4), "42s");
+        assert_eq!(minutes(725.0), "12m 05s");
+    }
+}
