@@ -62,3 +62,79 @@ fn merge_needs_an_input_and_reads_only_reports() {
         .code(2)
         .stderr(predicate::str::contains("is neither a matrix report"));
 }
+
+/// The `harness matrix` line of a CI file, its engine variable set to
+/// `engine`, as arguments.
+fn ci_matrix_args(file: &str, engine: &str) -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    // The command, not the comments that name it: the built binary's path.
+    let command = "target/release/harness matrix";
+    let start = text.find(command).unwrap_or_else(|| panic!("{file} runs no `{command}`"));
+    let rest = &text[start + command.len()..];
+    let end = rest.find("--out out/").unwrap_or_else(|| panic!("{file}: `harness matrix` without `--out out/`"));
+    rest[..end]
+        .replace("${{ matrix.engine }}", engine)
+        .replace("\"$ENGINE\"", engine)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[rstest]
+#[case(".github/workflows/nightly.yml")]
+#[case("ci/gitlab/nightly.gitlab-ci.yml")]
+fn the_ci_files_call_the_matrix_with_flags_it_has(#[case] file: &str) {
+    let args = ci_matrix_args(file, "28.5.2");
+    assert!(args.contains(&"--engines".to_owned()), "{file}: {args:?}");
+    let tmp = tempfile::tempdir().unwrap();
+    cargo_bin_cmd!("harness")
+        .arg("matrix")
+        .args(&args)
+        .args(["--list", "--out"])
+        .arg(tmp.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ci-inline-cache/28.5.2/classic"))
+        .stdout(predicate::str::contains("ci-inline-cache/28.5.2/containerd"));
+}
+
+#[test]
+fn list_names_each_cell_and_why_it_cannot_run() {
+    cargo_bin_cmd!("harness")
+        .args(["matrix", "--images", "local", "--engines", "28.5.2,20.10.24", "--scenarios", "ci-registry-cache-max"])
+        .args(["--list", "--store", "both"])
+        .assert()
+        .success()
+        .stdout(predicate::eq(
+            "ci-registry-cache-max/20.10.24/classic  unsupported: Debian's 20.10 has no buildx plugin and no containerd image store, so it cannot export a registry cache\n\
+             ci-registry-cache-max/20.10.24/containerd  unsupported: Debian's 20.10 has no buildx plugin and no containerd image store, so it cannot export a registry cache\n\
+             ci-registry-cache-max/28.5.2/classic  unsupported: the classic image store: the docker driver exports a `type=registry` cache only with the containerd image store\n\
+             ci-registry-cache-max/28.5.2/containerd\n",
+        ));
+}
+
+#[test]
+fn shards_list_disjoint_cells_that_add_up_to_the_whole() {
+    let list = |extra: &[&str]| {
+        let out =
+            cargo_bin_cmd!("harness").args(["matrix", "--images", "local", "--list"]).args(extra).output().unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        text.lines().map(|l| l.split_whitespace().next().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    let whole = list(&[]);
+    // 6 scenarios × 3 stand-in engines × 2 stores.
+    assert_eq!(whole.len(), 36, "{whole:?}");
+    let mut shards: Vec<String> = (1..=3).flat_map(|i| list(&["--shard", &format!("{i}/3")])).collect();
+    assert_eq!(shards.len(), whole.len());
+    shards.sort();
+    let mut sorted = whole.clone();
+    sorted.sort();
+    assert_eq!(shards, sorted);
+    // The order of the flags does not change a shard.
+    assert_eq!(
+        list(&["--shard", "2/3", "--engines", "28.5.2,26.1.5,20.10.24"]),
+        list(&["--engines", "20.10.24,26.1.5,28.5.2", "--shard", "2/3"])
+    );
+}

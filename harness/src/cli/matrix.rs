@@ -44,6 +44,10 @@ pub struct Args {
     /// matrix's or a cell's `report.json`, or the folder holding it).
     #[arg(long, value_name = "REPORT", conflicts_with_all = ["scenarios", "engines", "store"])]
     rerun_failed: Option<PathBuf>,
+    /// Print the cells this invocation would run (after `--shard` and
+    /// `--rerun-failed`), and why any is unsupported; run nothing.
+    #[arg(long)]
+    list: bool,
     /// `auto` (a bar on a terminal, else plain lines), `tty` or `plain`.
     #[arg(long, default_value = "auto", value_name = "MODE", value_parser = ["auto", "tty", "plain"])]
     progress: String,
@@ -84,6 +88,15 @@ pub fn run(args: Args) -> CliResult {
     if let Some(shard) = args.shard {
         matrix.retain(&shard.select(&matrix.keys()));
         eprintln!("shard {shard}: {} of {planned} cells", matrix.keys().len());
+    }
+    if args.list {
+        for (key, unsupported) in matrix.describe() {
+            match unsupported {
+                Some(why) => println!("{key}  unsupported: {why}"),
+                None => println!("{key}"),
+            }
+        }
+        return Ok(Exit::Pass);
     }
     let reporters = reporters(&args, matrix.keys().len(), settings.concurrency);
     let (reports, failed) = execute(&matrix, reporters)?;

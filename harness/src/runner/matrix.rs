@@ -20,7 +20,7 @@ use super::error::RunError;
 use super::events::{EventKind, Events};
 use super::result::RunReport;
 use super::shared::{scenario_login, Shared};
-use super::store::StoreAxis;
+use super::store::{store_unsupported, StoreAxis};
 use super::workspace::plan_scenario_base_images;
 use crate::catalogue::{compare_versions, Catalogue, CatalogueError, EngineEntry, ResolvedMode, RunImages};
 use crate::engine::{Credentials, Provision, Rights, RunLabel};
@@ -175,6 +175,22 @@ impl Matrix {
     /// The cells' keys, in order.
     pub fn keys(&self) -> Vec<CellKey> {
         self.cells.iter().map(|c| c.key.clone()).collect()
+    }
+
+    /// Every cell with the reason it cannot run, if it cannot (the plan a
+    /// dry run prints).
+    pub fn describe(&self) -> Vec<(CellKey, Option<String>)> {
+        self.cells
+            .iter()
+            .map(|cell| {
+                let scenario = &self.scenarios[cell.scenario];
+                let engine = &cell.options.engine;
+                let why = scenario
+                    .unsupported_reason(engine)
+                    .or_else(|| store_unsupported(scenario, engine, cell.options.store));
+                (cell.key.clone(), why)
+            })
+            .collect()
     }
 
     /// Keeps only the cells `keep` names.
