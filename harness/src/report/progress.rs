@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::runner::{CellKey, Envelope, EventKind, ReportError, Reporter};
+use crate::runner::{CellKey, Envelope, EventKind, ReportError, Reporter, RunReport};
 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,11 +50,6 @@ impl MatrixProgress {
         Self::with_parts(total, parallel, bar, Box::new(std::io::stderr()))
     }
 
-    /// Plain lines written to `out` (tests).
-    pub fn to_writer(total: usize, parallel: usize, out: impl Write + Send + 'static) -> Self {
-        Self::with_parts(total, parallel, None, Box::new(out))
-    }
-
     fn with_parts(total: usize, parallel: usize, bar: Option<ProgressBar>, out: Box<dyn Write + Send>) -> Self {
         let parallel = parallel.max(1);
         Self {
@@ -90,6 +85,23 @@ impl MatrixProgress {
         format!("{} running, elapsed {}{estimate}", self.running.len(), minutes(self.started.elapsed().as_secs_f64()))
     }
 
+    /// Counts a finished cell; returns its plain line.
+    fn finished(&mut self, cell: &CellKey, report: &RunReport) -> String {
+        self.running.remove(cell);
+        self.done += 1;
+        if !report.jobs.is_empty() {
+            self.durations.push(report.duration_secs);
+        }
+        format!(
+            "[{}/{}] {cell} {} in {:.1}s ({})",
+            self.done,
+            self.total,
+            report.status,
+            report.duration_secs,
+            self.status_text()
+        )
+    }
+
     fn redraw(&self) {
         if let Some(bar) = &self.bar {
             bar.set_position(self.done as u64);
@@ -108,20 +120,8 @@ impl Reporter for MatrixProgress {
                 self.running.insert(cell.clone());
             }
             EventKind::RunFinished { report } => {
-                self.running.remove(cell);
-                self.done += 1;
-                if !report.jobs.is_empty() {
-                    self.durations.push(report.duration_secs);
-                }
-                if self.bar.is_none() {
-                    let line = format!(
-                        "[{}/{}] {cell} {} in {:.1}s ({})",
-                        self.done,
-                        self.total,
-                        report.status,
-                        report.duration_secs,
-                        self.status_text()
-                    );
+                let line = self.finished(cell, report);
+                if self.bar.as_ref().is_none_or(ProgressBar::is_hidden) {
                     writeln!(self.out, "{line}").map_err(|e| ReportError::new("progress", e))?;
                 }
             }
@@ -179,41 +179,33 @@ impl Write for BarWriter {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
     use std::time::SystemTime;
 
     use super::*;
-    use crate::runner::{ImageStore, RunReport};
-
-    #[derive(Clone, Default)]
-    struct Shared(Arc<Mutex<Vec<u8>>>);
-    impl Write for Shared {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    fn envelope(cell: &CellKey, kind: EventKind) -> Envelope {
-        Envelope { cell: Some(cell.clone()), timestamp: SystemTime::now(), elapsed: Duration::ZERO, kind }
-    }
+    use crate::runner::ImageStore;
 
     #[test]
     fn plain_lines_count_cells_and_estimate_what_is_left() {
         let text = include_str!("../../tests/fixtures/reports/cache-mount-copy-26.1.5.json");
         let mut report: RunReport = serde_json::from_str(text).unwrap();
         report.duration_secs = 120.0;
-        let out = Shared::default();
-        let mut progress = MatrixProgress::to_writer(4, 2, out.clone());
+        let mut progress = MatrixProgress::with_parts(4, 2, None, Box::new(std::io::sink()));
         let key =
             CellKey { scenario: report.scenario.clone(), engine: report.engine.clone(), store: ImageStore::Classic };
-        progress.report(&envelope(&key, EventKind::Unsupported { reason: "x".into() })).unwrap();
-        progress.report(&envelope(&key, EventKind::RunFinished { report: Box::new(report) })).unwrap();
-        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
-        let line = text.trim_end();
+        let started = Envelope {
+            cell: Some(key.clone()),
+            timestamp: SystemTime::now(),
+            elapsed: Duration::ZERO,
+            kind: EventKind::RunStarted {
+                scenario: report.scenario.clone(),
+                engine: report.engine.clone(),
+                images: Box::new(report.images.clone()),
+                jobs: 3,
+            },
+        };
+        progress.report(&started).unwrap();
+        assert!(progress.status_text().starts_with("1 running, elapsed "), "{}", progress.status_text());
+        let line = progress.finished(&key, &report);
         assert!(
             line.starts_with("[1/4] cache-mount-copy/26.1.5/classic passed in 120.0s (0 running, elapsed "),
             "{line}"
