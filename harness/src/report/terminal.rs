@@ -12,7 +12,7 @@ use std::io::Write;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::grid::explain;
-use crate::runner::{Envelope, EventKind, ReportError, Reporter, StepReport};
+use crate::runner::{Envelope, EventKind, ImageStore, ReportError, Reporter, StepReport};
 use crate::scenario::Status;
 
 /// Writes the live view to stderr (or any writer, without a bar).
@@ -28,6 +28,8 @@ pub struct Terminal {
     cell_prefix: bool,
     /// The prefix of the event being shown.
     prefix: String,
+    /// The image store of the event's cell, when it names one.
+    store: Option<ImageStore>,
 }
 
 impl Terminal {
@@ -43,7 +45,16 @@ impl Terminal {
     }
 
     fn with_out(out: Box<dyn Write + Send>, use_bar: bool, verbose: bool) -> Self {
-        Self { out, use_bar, bar: None, verbose, shown_note: None, cell_prefix: false, prefix: String::new() }
+        Self {
+            out,
+            use_bar,
+            bar: None,
+            verbose,
+            shown_note: None,
+            cell_prefix: false,
+            prefix: String::new(),
+            store: None,
+        }
     }
 
     /// Starts every line with `[scenario/engine/store] `, for cells that
@@ -109,7 +120,11 @@ impl Terminal {
     fn show(&mut self, kind: &EventKind) -> std::io::Result<()> {
         match kind {
             EventKind::RunStarted { scenario, engine, images, jobs } => {
-                self.line(&format!("run {scenario} on engine {engine} ({jobs} jobs, dind image {})", images.dind))
+                let store = self.store.map(|s| format!(", {s} image store")).unwrap_or_default();
+                self.line(&format!(
+                    "run {scenario} on engine {engine}{store} ({jobs} jobs, dind image {})",
+                    images.dind
+                ))
             }
             EventKind::Unsupported { reason } => self.line(&format!("unsupported on this engine: {reason}")),
             EventKind::RegistryReady { address, took } => {
@@ -192,6 +207,7 @@ impl Terminal {
 
 impl Reporter for Terminal {
     fn report(&mut self, event: &Envelope) -> Result<(), ReportError> {
+        self.store = event.cell.as_ref().map(|c| c.store);
         self.prefix = match (&event.cell, self.cell_prefix) {
             (Some(cell), true) => format!("[{cell}] "),
             _ => String::new(),
