@@ -13,7 +13,7 @@ use super::exit::{CliError, CliResult, Exit};
 use super::parallel::{default_parallel, machine};
 use crate::catalogue::{workspace_root, Catalogue};
 use crate::report::{
-    read_cells, write_reports, BarWriter, JsonReporter, MatrixProgress, ProgressStyleChoice, Terminal,
+    read_cells, write_reports, BarWriter, JsonReporter, MatrixFiles, MatrixProgress, ProgressStyleChoice, Terminal,
 };
 use crate::runner::{failed_cells, CellKey, Matrix, Reporter, Shard, StoreAxis};
 
@@ -98,7 +98,7 @@ pub fn run(args: Args) -> CliResult {
         }
         return Ok(Exit::Pass);
     }
-    let reporters = reporters(&args, matrix.keys().len(), settings.concurrency);
+    let reporters = reporters(&args, matrix.keys().len(), settings.concurrency, &settings.out);
     let (reports, failed) = execute(&matrix, reporters)?;
     print_summary(&reports);
     write_all(&settings.out, reports.clone())?;
@@ -148,9 +148,9 @@ fn parallel(asked: Option<u16>) -> usize {
     parallel
 }
 
-/// Progress, the live view (cell-prefixed when cells run side by side) and
-/// each cell's `report.json`.
-fn reporters(args: &Args, cells: usize, parallel: usize) -> Vec<Box<dyn Reporter>> {
+/// Progress, the live view (cell-prefixed when cells run side by side),
+/// each cell's `report.json`, and the four reports of the cells so far.
+fn reporters(args: &Args, cells: usize, parallel: usize, out: &Path) -> Vec<Box<dyn Reporter>> {
     let tty = match args.progress.as_str() {
         "tty" => true,
         "plain" => false,
@@ -165,7 +165,12 @@ fn reporters(args: &Args, cells: usize, parallel: usize) -> Vec<Box<dyn Reporter
         Some(bar) => Terminal::to_writer(BarWriter::new(bar), verbose),
         None => Terminal::new(verbose),
     };
-    vec![Box::new(progress), Box::new(terminal.with_cell_prefix(parallel > 1)), Box::new(JsonReporter)]
+    vec![
+        Box::new(progress),
+        Box::new(terminal.with_cell_prefix(parallel > 1)),
+        Box::new(JsonReporter),
+        Box::new(MatrixFiles::new(out)),
+    ]
 }
 
 /// The four reports into `out`, their paths printed.

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::json::{write_json, REPORT_FILE};
 use super::{render_html, render_junit, render_markdown};
-use crate::runner::{CellKey, RunReport, REPORT_SCHEMA};
+use crate::runner::{CellKey, Envelope, EventKind, ReportError, Reporter, RunReport, REPORT_SCHEMA};
 
 /// The JUnit file's name in a matrix folder.
 pub const JUNIT_FILE: &str = "junit.xml";
@@ -105,9 +105,55 @@ pub fn write_reports(dir: &Path, cells: Vec<RunReport>) -> Result<Vec<PathBuf>, 
     Ok(written)
 }
 
+/// Rewrites the four reports in its folder each time a cell finishes, so a
+/// long run that is stopped still leaves the cells it finished, and a
+/// person can open `report.html` while the rest runs.
+pub struct MatrixFiles {
+    dir: PathBuf,
+    cells: Vec<RunReport>,
+}
+
+impl MatrixFiles {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into(), cells: Vec::new() }
+    }
+}
+
+impl Reporter for MatrixFiles {
+    fn report(&mut self, event: &Envelope) -> Result<(), ReportError> {
+        let EventKind::RunFinished { report } = &event.kind else { return Ok(()) };
+        self.cells.push(report.as_ref().clone());
+        write_reports(&self.dir, self.cells.clone()).map(drop).map_err(|e| ReportError::new("matrix files", e))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_files_grow_with_each_finished_cell() {
+        let text = include_str!("../../tests/fixtures/reports/cache-mount-copy-26.1.5.json");
+        let cell: RunReport = serde_json::from_str(text).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = MatrixFiles::new(dir.path());
+        for engine in ["28.5.2", "26.1.5"] {
+            let report = Box::new(RunReport { engine: engine.into(), ..cell.clone() });
+            let event = Envelope {
+                cell: None,
+                timestamp: std::time::SystemTime::now(),
+                elapsed: std::time::Duration::ZERO,
+                kind: EventKind::RunFinished { report },
+            };
+            files.report(&event).unwrap();
+            let engines: Vec<String> = read_cells(dir.path()).unwrap().into_iter().map(|c| c.engine).collect();
+            assert_eq!(engines.last().map(String::as_str), Some("28.5.2"), "cells in key order: {engines:?}");
+        }
+        assert_eq!(read_cells(dir.path()).unwrap().len(), 2);
+        for name in [JUNIT_FILE, MARKDOWN_FILE, HTML_FILE] {
+            assert!(dir.path().join(name).is_file(), "{name}");
+        }
+    }
 
     #[test]
     fn a_folder_without_a_report_is_named() {

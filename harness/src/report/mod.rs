@@ -20,7 +20,7 @@ mod terminal;
 
 pub use cell::{findings, CellState, Finding, FindingKind};
 pub use files::{
-    merge, read_cells, write_reports, MatrixReport, ReportFileError, HTML_FILE, JUNIT_FILE, MARKDOWN_FILE,
+    merge, read_cells, write_reports, MatrixFiles, MatrixReport, ReportFileError, HTML_FILE, JUNIT_FILE, MARKDOWN_FILE,
 };
 pub use grid::render_grid;
 pub(crate) use grid::GridReporter;
