@@ -224,19 +224,9 @@ impl Matrix {
     async fn start_registries(&self, events: &Events) -> Vec<SharedRegistry> {
         let Some(first) = self.cells.first() else { return Vec::new() };
         let images = &first.options.images;
-        let mut used: Vec<usize> = self.cells.iter().map(|c| c.scenario).collect();
-        used.sort_unstable();
-        used.dedup();
-        let mut groups: Vec<(Option<Credentials>, Vec<usize>)> = Vec::new();
-        for index in used {
-            let login = scenario_login(&self.scenarios[index]);
-            match groups.iter_mut().find(|(l, _)| *l == login) {
-                Some((_, members)) => members.push(index),
-                None => groups.push((login, vec![index])),
-            }
-        }
+        let used: BTreeSet<usize> = self.cells.iter().map(|c| c.scenario).collect();
         let mut registries = Vec::new();
-        for (login, members) in groups {
+        for (login, members) in by_login(&self.scenarios, used) {
             registries.extend(self.start_registry(login, members, images, &first.options.label, events).await);
         }
         registries
@@ -272,6 +262,20 @@ impl Matrix {
         }
         out
     }
+}
+
+/// The scenarios (indices into `scenarios`, those in `used`) grouped by the
+/// credentials of their `docker login`, `None` for those that never log in.
+fn by_login(scenarios: &[Scenario], used: BTreeSet<usize>) -> Vec<(Option<Credentials>, Vec<usize>)> {
+    let mut groups: Vec<(Option<Credentials>, Vec<usize>)> = Vec::new();
+    for index in used {
+        let login = scenario_login(&scenarios[index]);
+        match groups.iter_mut().find(|(l, _)| *l == login) {
+            Some((_, members)) => members.push(index),
+            None => groups.push((login, vec![index])),
+        }
+    }
+    groups
 }
 
 /// A started registry (or why it did not start) and the scenarios it serves.
@@ -343,6 +347,26 @@ fn cell_options(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalogue::workspace_root;
+    use crate::scenario::load_all;
+
+    #[test]
+    fn the_shipped_scenarios_need_two_registries_one_per_login() {
+        let catalogue = Catalogue::load_default().unwrap();
+        let scenarios = load_all(&workspace_root().join("scenarios"), &catalogue).unwrap();
+        let groups = by_login(&scenarios, (0..scenarios.len()).collect());
+        let names: Vec<(bool, Vec<&str>)> = groups
+            .iter()
+            .map(|(login, members)| (login.is_some(), members.iter().map(|&i| scenarios[i].name.as_str()).collect()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                (false, vec!["cache-mount-copy", "ci-registry-cache-max", "dependency-change", "local-source-edit"]),
+                (true, vec!["ci-cache-from-all-stages", "ci-inline-cache"]),
+            ]
+        );
+    }
 
     #[test]
     fn a_cell_key_reads_as_a_path() {
