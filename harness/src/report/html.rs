@@ -56,10 +56,11 @@ fn summary(out: &mut String, matrix: &Matrix<'_>) {
     }
     let _ = writeln!(
         out,
-        "<p class=\"summary\">{} cells: {} scenarios × {} engines. {}.</p>",
+        "<p class=\"summary\">{} cells: {} scenarios × {} engines{}. {}.</p>",
         matrix.cells().count(),
         matrix.scenarios.len(),
         matrix.engine_count(),
+        matrix.stores_note(),
         esc(&parts.join(", "))
     );
 }

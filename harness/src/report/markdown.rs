@@ -84,9 +84,10 @@ fn counts(matrix: &Matrix<'_>) -> String {
     }
     let total = matrix.cells().count();
     format!(
-        "{total} cell(s) ({} scenario(s) × {} engine(s)): {}.\n\n",
+        "{total} cell(s) ({} scenario(s) × {} engine(s){}): {}.\n\n",
         matrix.scenarios.len(),
         matrix.engine_count(),
+        matrix.stores_note(),
         parts.join(", ")
     )
 }

@@ -62,6 +62,17 @@ impl<'a> Matrix<'a> {
         engines.len()
     }
 
+    /// ` × 2 image stores` when the columns hold both stores, else nothing
+    /// (a matrix of one store reads as engines alone).
+    pub fn stores_note(&self) -> String {
+        let containerd = self.columns.iter().filter(|c| c.store == ImageStore::Containerd).count();
+        if containerd == 0 || containerd == self.columns.len() {
+            String::new()
+        } else {
+            " × 2 image stores".to_owned()
+        }
+    }
+
     /// The report of one cell; with several for the same cell, the last.
     pub fn cell(&self, scenario: &str, column: &Column<'_>) -> Option<&'a RunReport> {
         self.reports.iter().rev().find(|r| r.scenario == scenario && column.holds(r))
@@ -108,6 +119,8 @@ mod tests {
         let labels: Vec<String> = matrix.columns.iter().map(Column::label).collect();
         assert_eq!(labels, ["20.10.24", "26.1.5 containerd", "28.5.2", "28.5.2 containerd"]);
         assert_eq!(matrix.engine_count(), 3);
+        assert_eq!(matrix.stores_note(), " × 2 image stores");
+        assert_eq!(Matrix::new(&cells[..2]).stores_note(), "", "one store: engines alone");
         let row: Vec<(&str, ImageStore)> =
             matrix.row("cache-mount-copy").map(|r| (r.engine.as_str(), r.store)).collect();
         assert_eq!(row[1], ("26.1.5", ImageStore::Containerd));
