@@ -3,7 +3,7 @@
 //! output goes above it through [`BarWriter`]); elsewhere (CI logs) one
 //! plain line per finished cell.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -25,7 +25,8 @@ pub struct MatrixProgress {
     total: usize,
     parallel: usize,
     done: usize,
-    running: BTreeSet<CellKey>,
+    /// Running cells and when each started.
+    running: BTreeMap<CellKey, Instant>,
     /// Wall seconds of the cells that finished and ran jobs.
     durations: Vec<f64>,
     started: Instant,
@@ -56,7 +57,7 @@ impl MatrixProgress {
             total,
             parallel,
             done: 0,
-            running: BTreeSet::new(),
+            running: BTreeMap::new(),
             durations: Vec::new(),
             started: Instant::now(),
             bar,
@@ -69,15 +70,18 @@ impl MatrixProgress {
         self.bar.clone()
     }
 
-    /// Seconds left, from the mean wall time of the cells done so far; none
-    /// before the first cell that ran jobs.
+    /// Seconds left, from the mean wall time of the cells done so far: a
+    /// mean for each cell not started, what is left of a mean for each
+    /// running one, `parallel` at a time; none before the first cell that
+    /// ran jobs.
     fn estimate(&self) -> Option<f64> {
         if self.durations.is_empty() {
             return None;
         }
         let mean = self.durations.iter().sum::<f64>() / self.durations.len() as f64;
-        let left = self.total.saturating_sub(self.done) as f64;
-        Some(mean * left / self.parallel as f64)
+        let waiting = self.total.saturating_sub(self.done + self.running.len()) as f64;
+        let running: f64 = self.running.values().map(|since| (mean - since.elapsed().as_secs_f64()).max(0.0)).sum();
+        Some((mean * waiting + running) / self.parallel as f64)
     }
 
     fn status_text(&self) -> String {
@@ -106,7 +110,7 @@ impl MatrixProgress {
         if let Some(bar) = &self.bar {
             bar.set_position(self.done as u64);
             bar.set_prefix(self.status_text());
-            let names: Vec<String> = self.running.iter().map(ToString::to_string).collect();
+            let names: Vec<String> = self.running.keys().map(ToString::to_string).collect();
             bar.set_message(names.join(", "));
         }
     }
@@ -117,7 +121,7 @@ impl Reporter for MatrixProgress {
         let Some(cell) = &event.cell else { return Ok(()) };
         match &event.kind {
             EventKind::RunStarted { .. } => {
-                self.running.insert(cell.clone());
+                self.running.insert(cell.clone(), Instant::now());
             }
             EventKind::RunFinished { report } => {
                 let line = self.finished(cell, report);
@@ -212,6 +216,11 @@ mod tests {
         );
         // Three cells left at 120 s each, two at a time.
         assert!(line.ends_with(", about 3m 00s left)"), "{line}");
+        // A cell that has run for a whole mean already counts for nothing.
+        let since = Instant::now().checked_sub(Duration::from_secs(200)).unwrap();
+        progress.running.insert(CellKey { engine: "28.5.2".into(), ..key }, since);
+        let left = progress.estimate().unwrap();
+        assert!((left - 120.0).abs() < 1.0, "two cells waiting at 120 s, two at a time: {left}");
     }
 
     #[test]
