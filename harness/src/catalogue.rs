@@ -53,8 +53,35 @@ pub struct EngineEntry {
     pub packages: Vec<String>,
     /// Whether the engine's CLI has the buildx plugin (`docker buildx build`).
     pub buildx: bool,
+    /// Whether the engine offers the containerd image store
+    /// (`features.containerd-snapshotter`); engines before 24 do not.
+    #[serde(default = "offers_containerd_store")]
+    pub containerd_store: bool,
     /// Why this version is in the catalogue.
     pub note: Option<String>,
+}
+
+fn offers_containerd_store() -> bool {
+    true
+}
+
+/// Orders `20.10.24` before `26.1.5`: numeric parts as numbers, the rest as text.
+pub(crate) fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+    let (pa, pb) = (version_parts(a), version_parts(b));
+    for (x, y) in pa.iter().zip(&pb) {
+        let order = match (x.parse::<u64>(), y.parse::<u64>()) {
+            (Ok(x), Ok(y)) => x.cmp(&y),
+            _ => x.cmp(y),
+        };
+        if order.is_ne() {
+            return order;
+        }
+    }
+    pa.len().cmp(&pb.len())
+}
+
+fn version_parts(version: &str) -> Vec<&str> {
+    version.split(['.', '-', '+']).collect()
 }
 
 /// Which column of the catalogue a run uses.

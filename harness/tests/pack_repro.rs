@@ -13,7 +13,7 @@ use harness::catalogue::{workspace_root, Catalogue, ResolvedMode, RunImages};
 use harness::engine::{leftovers, require_docker, require_images, Rights, RunLabel};
 use harness::pack::{self, PackRequest, DEFAULT_MAX_CONTEXT_MB};
 use harness::report::render_grid;
-use harness::runner::{run_cell, Events, RunOptions, RunReport, RunStatus, Shared};
+use harness::runner::{run_cell, Events, ImageStore, RunOptions, RunReport, RunStatus, Shared};
 use harness::scenario::load_scenario;
 
 const ENGINE: &str = "26.1.5";
@@ -32,6 +32,7 @@ async fn harness_run(name: &str, images: &RunImages, max_jobs: Option<u32>, out:
     let label = RunLabel::unique();
     let options = RunOptions {
         engine: catalogue.engine(ENGINE).unwrap().clone(),
+        store: ImageStore::declared(&scenario),
         images: images.clone(),
         images_reason: "test".into(),
         root: workspace_root(),

@@ -3,6 +3,7 @@
 //! `anyhow`; the library returns typed errors.
 
 mod cache;
+mod cells;
 mod check;
 mod clean;
 mod diagnose;
@@ -10,9 +11,12 @@ mod exit;
 mod images;
 mod import;
 mod interrupted;
+mod matrix;
 mod pack;
+mod parallel;
 mod parse;
 mod preflight;
+mod report;
 mod run;
 mod run_context;
 
@@ -42,6 +46,11 @@ enum Command {
     Images(images::Command),
     /// Run a scenario on an engine and check its expectations.
     Run(run::Args),
+    /// Run scenarios × engines × image stores and write the four reports.
+    Matrix(matrix::Args),
+    /// Work with matrix reports (`merge` shard outputs).
+    #[command(subcommand)]
+    Report(report::Command),
     /// Name why steps missed the cache across consecutive builds' logs.
     Diagnose(diagnose::Args),
     /// Write a scenario from a GitLab CI file or a GitHub Actions workflow.
@@ -77,6 +86,8 @@ pub fn main() -> std::process::ExitCode {
         Command::Parse(args) => parse::run(args),
         Command::Images(cmd) => images::run(cmd),
         Command::Run(args) => run::run(args),
+        Command::Matrix(args) => matrix::run(args),
+        Command::Report(cmd) => report::run(cmd),
         Command::Diagnose(args) => diagnose::run(args),
         Command::Import(args) => import::run(args),
         Command::Check(args) => check::run(args),

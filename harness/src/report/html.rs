@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 
 use super::cell::{findings, CellState, FindingKind};
-use super::matrix::Matrix;
+use super::matrix::{Column, Matrix};
 use crate::evidence::LayerCompare;
 use crate::runner::{JobReport, RunReport, StepReport};
 use crate::scenario::{Status, Verdict};
@@ -56,10 +56,11 @@ fn summary(out: &mut String, matrix: &Matrix<'_>) {
     }
     let _ = writeln!(
         out,
-        "<p class=\"summary\">{} cells: {} scenarios × {} engines. {}.</p>",
+        "<p class=\"summary\">{} cells: {} scenarios × {} engines{}. {}.</p>",
         matrix.cells().count(),
         matrix.scenarios.len(),
-        matrix.engines.len(),
+        matrix.engine_count(),
+        matrix.stores_note(),
         esc(&parts.join(", "))
     );
 }
@@ -78,15 +79,15 @@ fn badge(state: CellState) -> String {
 
 fn table(out: &mut String, matrix: &Matrix<'_>) {
     out.push_str("<table class=\"matrix\">\n<thead><tr><th scope=\"col\">scenario \\ engine</th>");
-    for engine in &matrix.engines {
-        let _ = write!(out, "<th scope=\"col\">{}</th>", esc(engine));
+    for column in &matrix.columns {
+        let _ = write!(out, "<th scope=\"col\">{}</th>", esc(&column.label()));
     }
     out.push_str("</tr></thead>\n<tbody>\n");
     let index = |report: &RunReport| matrix.cells().position(|c| std::ptr::eq(c, report));
     for scenario in &matrix.scenarios {
         let _ = write!(out, "<tr><th scope=\"row\">{}</th>", esc(scenario));
-        for engine in &matrix.engines {
-            match matrix.cell(scenario, engine) {
+        for column in &matrix.columns {
+            match matrix.cell(scenario, column) {
                 None => out.push_str("<td class=\"none\">not run</td>"),
                 Some(cell) => {
                     let state = CellState::of(cell);
@@ -97,7 +98,7 @@ fn table(out: &mut String, matrix: &Matrix<'_>) {
                          data-state=\"{slug}\" aria-controls=\"cell-{id}\" title=\"{title}\">{sym} {label}\
                          <small>{secs}</small></button></td>",
                         slug = state.slug(),
-                        title = esc(&format!("{} on {}: {}", cell.scenario, cell.engine, state.meaning())),
+                        title = esc(&format!("{} on {}: {}", cell.scenario, Column::of(cell).label(), state.meaning())),
                         sym = state.symbol(),
                         label = state.label(),
                         secs = esc(&minutes(cell.duration_secs)),
@@ -113,7 +114,7 @@ fn table(out: &mut String, matrix: &Matrix<'_>) {
 fn detail(out: &mut String, id: usize, cell: &RunReport) {
     let state = CellState::of(cell);
     let _ = writeln!(out, "<section class=\"detail\" id=\"cell-{id}\" data-state=\"{}\" hidden>", state.slug());
-    let _ = writeln!(out, "<h2>{} {} on {}</h2>", badge(state), esc(&cell.scenario), esc(&cell.engine));
+    let _ = writeln!(out, "<h2>{} {} on {}</h2>", badge(state), esc(&cell.scenario), esc(&Column::of(cell).label()));
     let _ = writeln!(out, "<p class=\"desc\">{}</p>", esc(&cell.description));
     out.push_str("<dl>");
     // The one wording of a run status (`RunStatus`'s Display).

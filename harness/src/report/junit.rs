@@ -14,7 +14,7 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::cell::{findings, CellState, Finding, FindingKind};
-use super::matrix::Matrix;
+use super::matrix::{Column, Matrix};
 use crate::runner::{RunReport, RunStatus};
 
 /// Name of the `<testsuites>` root.
@@ -47,7 +47,7 @@ pub fn write_junit(reports: &[RunReport], mut out: impl std::io::Write) -> std::
 fn test_case(cell: &RunReport) -> TestCase {
     let state = CellState::of(cell);
     let found = findings(cell);
-    let mut name = format!("{} on {}", cell.scenario, cell.engine);
+    let mut name = format!("{} on {}", cell.scenario, Column::of(cell).label());
     if state == CellState::BugGone {
         let links: Vec<&str> = found.iter().filter_map(bug_gone_link).collect();
         let _ = write!(name, " [KNOWN BUG GONE: {} no longer reproduces]", dedup(links).join(", "));
@@ -98,7 +98,8 @@ fn failed_status(failures: usize, found: &[Finding]) -> TestCaseStatus {
 
 /// The cell's state, known bugs with their links, versions and images.
 fn system_out(cell: &RunReport, state: CellState, found: &[Finding]) -> String {
-    let mut out = format!("{}: {} on {}: {}\n", state.label(), cell.scenario, cell.engine, state.meaning());
+    let mut out =
+        format!("{}: {} on {}: {}\n", state.label(), cell.scenario, Column::of(cell).label(), state.meaning());
     for finding in found {
         match &finding.kind {
             FindingKind::Failed => {}

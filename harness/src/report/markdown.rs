@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 
 use super::cell::{findings, CellState, FindingKind};
-use super::matrix::Matrix;
+use super::matrix::{Column, Matrix};
 use crate::runner::{RunReport, RunStatus};
 
 /// Bytes the Markdown may take: GitHub's 1 MiB step-summary limit, less room
@@ -84,9 +84,10 @@ fn counts(matrix: &Matrix<'_>) -> String {
     }
     let total = matrix.cells().count();
     format!(
-        "{total} cell(s) ({} scenario(s) × {} engine(s)): {}.\n\n",
+        "{total} cell(s) ({} scenario(s) × {} engine(s){}): {}.\n\n",
         matrix.scenarios.len(),
-        matrix.engines.len(),
+        matrix.engine_count(),
+        matrix.stores_note(),
         parts.join(", ")
     )
 }
@@ -99,14 +100,14 @@ fn legend() -> String {
 
 fn table(matrix: &Matrix<'_>) -> Vec<String> {
     let mut lines = Vec::with_capacity(matrix.scenarios.len() + 2);
-    let header: Vec<String> = matrix.engines.iter().map(|e| escape(e)).collect();
+    let header: Vec<String> = matrix.columns.iter().map(|c| escape(&c.label())).collect();
     lines.push(format!("| scenario | {} |\n", header.join(" | ")));
-    lines.push(format!("|---|{}\n", "---|".repeat(matrix.engines.len())));
+    lines.push(format!("|---|{}\n", "---|".repeat(matrix.columns.len())));
     for scenario in &matrix.scenarios {
         let cells: Vec<String> = matrix
-            .engines
+            .columns
             .iter()
-            .map(|engine| match matrix.cell(scenario, engine) {
+            .map(|column| match matrix.cell(scenario, column) {
                 None => "·".to_owned(),
                 Some(cell) => {
                     let state = CellState::of(cell);
@@ -134,7 +135,7 @@ fn details(cell: &RunReport) -> Option<String> {
         "\n#### {} `{}` on {}: {}\n\n",
         state.symbol(),
         escape(&cell.scenario),
-        escape(&cell.engine),
+        escape(&Column::of(cell).label()),
         state.label()
     );
     if let RunStatus::Error { message, .. } | RunStatus::Interrupted { message } = &cell.status {

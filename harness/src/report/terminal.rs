@@ -12,7 +12,7 @@ use std::io::Write;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::grid::explain;
-use crate::runner::{Envelope, EventKind, ReportError, Reporter, StepReport};
+use crate::runner::{Envelope, EventKind, ImageStore, ReportError, Reporter, StepReport};
 use crate::scenario::Status;
 
 /// Writes the live view to stderr (or any writer, without a bar).
@@ -24,27 +24,56 @@ pub struct Terminal {
     verbose: bool,
     /// The rights fallback note already shown (it is the same for every dind).
     shown_note: Option<String>,
+    /// Prefix every line with its cell's key (cells running side by side).
+    cell_prefix: bool,
+    /// The prefix of the event being shown.
+    prefix: String,
+    /// The image store of the event's cell, when it names one.
+    store: Option<ImageStore>,
 }
 
 impl Terminal {
     /// The view on stderr; `verbose` also prints each command line before
     /// it runs.
     pub fn new(verbose: bool) -> Self {
-        Self { out: Box::new(std::io::stderr()), use_bar: true, bar: None, verbose, shown_note: None }
+        Self::with_out(Box::new(std::io::stderr()), true, verbose)
     }
 
     /// The view written to `out`, without a progress bar (tests, logs).
     pub fn to_writer(out: impl Write + Send + 'static, verbose: bool) -> Self {
-        Self { out: Box::new(out), use_bar: false, bar: None, verbose, shown_note: None }
+        Self::with_out(Box::new(out), false, verbose)
+    }
+
+    fn with_out(out: Box<dyn Write + Send>, use_bar: bool, verbose: bool) -> Self {
+        Self {
+            out,
+            use_bar,
+            bar: None,
+            verbose,
+            shown_note: None,
+            cell_prefix: false,
+            prefix: String::new(),
+            store: None,
+        }
+    }
+
+    /// Starts every line with `[scenario/engine/store] `, for cells that
+    /// run side by side; a job's progress bar would belong to one cell of
+    /// several, so there is none.
+    pub fn with_cell_prefix(mut self, on: bool) -> Self {
+        self.cell_prefix = on;
+        self.use_bar &= !on;
+        self
     }
 
     fn line(&mut self, text: &str) -> std::io::Result<()> {
+        let prefix = &self.prefix;
         match &self.bar {
             Some(bar) if !bar.is_hidden() => {
-                bar.println(text);
+                bar.println(format!("{prefix}{text}"));
                 Ok(())
             }
-            _ => writeln!(self.out, "{text}"),
+            _ => writeln!(self.out, "{prefix}{text}"),
         }
     }
 
@@ -91,7 +120,11 @@ impl Terminal {
     fn show(&mut self, kind: &EventKind) -> std::io::Result<()> {
         match kind {
             EventKind::RunStarted { scenario, engine, images, jobs } => {
-                self.line(&format!("run {scenario} on engine {engine} ({jobs} jobs, dind image {})", images.dind))
+                let store = self.store.map(|s| format!(", {s} image store")).unwrap_or_default();
+                self.line(&format!(
+                    "run {scenario} on engine {engine}{store} ({jobs} jobs, dind image {})",
+                    images.dind
+                ))
             }
             EventKind::Unsupported { reason } => self.line(&format!("unsupported on this engine: {reason}")),
             EventKind::RegistryReady { address, took } => {
@@ -174,6 +207,11 @@ impl Terminal {
 
 impl Reporter for Terminal {
     fn report(&mut self, event: &Envelope) -> Result<(), ReportError> {
+        self.store = event.cell.as_ref().map(|c| c.store);
+        self.prefix = match (&event.cell, self.cell_prefix) {
+            (Some(cell), true) => format!("[{cell}] "),
+            _ => String::new(),
+        };
         self.show(&event.kind).and_then(|()| self.out.flush()).map_err(|e| ReportError::new("terminal", e))
     }
 }

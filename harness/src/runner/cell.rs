@@ -11,7 +11,8 @@ use super::error::RunError;
 use super::events::{EventKind, Events};
 use super::interrupt;
 use super::job::JobRunner;
-use super::plan::Plan;
+use super::matrix::ImageStore;
+use super::plan::{Plan, Target};
 use super::result::{JobReport, RunReport, RunStatus, REPORT_SCHEMA};
 use super::shared::Shared;
 use super::workspace::Workspace;
@@ -23,7 +24,8 @@ use crate::scenario::Scenario;
 pub async fn run_cell(scenario: &Scenario, opts: &RunOptions, shared: &Shared, events: &Events) -> RunReport {
     let started = Instant::now();
     let mut report = new_report(scenario, opts);
-    let plan = Plan::build(scenario, &opts.engine, shared.values().clone(), opts.max_jobs);
+    let target = Target { engine: &opts.engine, store: opts.store };
+    let plan = Plan::build_on(scenario, target, shared.values().clone(), opts.max_jobs);
     events.emit(EventKind::RunStarted {
         scenario: scenario.name.clone(),
         engine: opts.engine.version.clone(),
@@ -52,7 +54,7 @@ async fn run_jobs(
     events: &Events,
     jobs: &mut Vec<JobReport>,
 ) -> Result<(), RunError> {
-    let rewrites = shared.rewrites(&opts.engine.version, scenario.daemon.containerd_snapshotter);
+    let rewrites = shared.rewrites(&opts.engine.version, opts.store == ImageStore::Containerd);
     let workspace = Workspace::create(&opts.root, scenario)
         .map_err(|source| RunError::Workspace { fixture: scenario.fixture.clone(), source })?
         .with_rewrites(rewrites, scenario);
@@ -86,6 +88,7 @@ fn new_report(scenario: &Scenario, opts: &RunOptions) -> RunReport {
         description: scenario.description.clone(),
         links: scenario.links.clone(),
         engine: opts.engine.version.clone(),
+        store: opts.store,
         images: opts.images.clone(),
         images_reason: opts.images_reason.clone(),
         started_at: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),

@@ -22,7 +22,7 @@ use super::plan::{PlannedCommand, PlannedFile, PlannedJob};
 use super::result::{BuildReport, CommandReport, JobReport};
 use super::shared::{scenario_login, Shared};
 use super::workspace::Workspace;
-use super::RunOptions;
+use super::{ImageStore, RunOptions};
 use crate::catalogue::ResolvedMode;
 use crate::engine::{Daemon, DaemonOptions, EngineError, ExecOutcome};
 use crate::evidence::{observe, JobLayers, LayerEvidence, Witnesses};
@@ -68,7 +68,7 @@ impl<'a> JobRunner<'a> {
         dockerfiles: &'a [PlannedFile],
         scenario: &Scenario,
     ) -> Self {
-        let containerd = scenario.daemon.containerd_snapshotter;
+        let containerd = opts.store == ImageStore::Containerd;
         let logs_in = scenario_login(scenario).is_some();
         Self {
             opts,

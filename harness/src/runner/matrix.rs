@@ -1,33 +1,37 @@
-//! The matrix of cells a run covers: scenario × engine (× image store, when
-//! the matrix grows that axis), each with a [`CellKey`] and an output folder.
+//! The matrix of cells a run covers: scenario × engine × image store, each
+//! with a [`CellKey`] and an output folder.
 //!
-//! Cells of one scenario share its registry (the chef and runtime images are
-//! seeded once). Cells may run side by side, at most `concurrency` at a time
-//! (1 by default: engines compete for the same two CPUs, and timings are
-//! only comparable one at a time).
+//! Every cell of the run shares one registry (one per distinct `docker
+//! login`), seeded once with the chef and runtime images and the union of
+//! the base images the scenarios need: seeding is the slow part of a start.
+//! Cells may run side by side, at most `concurrency` at a time.
 
+use std::cmp::Ordering;
+use std::collections::BTreeSet;
 use std::fmt;
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
-use tokio::sync::Semaphore;
 
 use super::cell::{run_cell, start_failed};
+use super::error::RunError;
 use super::events::{EventKind, Events};
 use super::result::RunReport;
-use super::shared::Shared;
-use crate::catalogue::{Catalogue, CatalogueError, EngineEntry, ResolvedMode};
-use crate::engine::{Rights, RunLabel};
+use super::shared::{scenario_login, BaseNeeds, Shared};
+use super::store::{store_unsupported, StoreAxis};
+use super::workspace::plan_scenario_base_images;
+use crate::catalogue::{compare_versions, Catalogue, CatalogueError, EngineEntry, ResolvedMode, RunImages};
+use crate::engine::{Credentials, Provision, Rights, RunLabel};
 use crate::scenario::Scenario;
 
 /// Which image store a cell's daemons use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ImageStore {
     /// The classic graph-driver store.
+    #[default]
     Classic,
     /// The containerd image store (`containerd-snapshotter`).
     Containerd,
@@ -42,12 +46,37 @@ impl fmt::Display for ImageStore {
     }
 }
 
-/// Names one cell: `ci-inline-cache/26.1.5/classic`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// Names one cell: `ci-inline-cache/26.1.5/classic`. Keys order by
+/// scenario, then engine version (numerically), then store: the one order of
+/// cells in every report and the order shards are cut from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CellKey {
     pub scenario: String,
     pub engine: String,
     pub store: ImageStore,
+}
+
+impl CellKey {
+    /// The key of the cell a report is about.
+    pub fn of(report: &RunReport) -> Self {
+        Self { scenario: report.scenario.clone(), engine: report.engine.clone(), store: report.store }
+    }
+}
+
+impl Ord for CellKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.scenario
+            .cmp(&other.scenario)
+            .then_with(|| compare_versions(&self.engine, &other.engine))
+            .then_with(|| self.engine.cmp(&other.engine))
+            .then_with(|| self.store.cmp(&other.store))
+    }
+}
+
+impl PartialOrd for CellKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 impl fmt::Display for CellKey {
@@ -60,6 +89,9 @@ impl fmt::Display for CellKey {
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub engine: EngineEntry,
+    /// The image store of every daemon of the cell ([`ImageStore::declared`]
+    /// for the scenario's own).
+    pub store: ImageStore,
     pub images: crate::catalogue::RunImages,
     /// Why this image column (shown and reported).
     pub images_reason: String,
@@ -91,126 +123,252 @@ pub(crate) struct MatrixSettings {
     pub max_jobs: Option<u32>,
     /// Cells run at most this many at a time (at least 1).
     pub concurrency: usize,
+    /// A run of one cell writes straight into `out` (`harness run`); else
+    /// every cell gets a sub-folder (`harness matrix`, whose own reports
+    /// go in `out`).
+    pub single_cell_in_out: bool,
 }
 
-/// One scenario on one engine.
+/// One scenario on one engine with one image store.
 #[derive(Debug, Clone)]
 pub(crate) struct Cell {
     pub key: CellKey,
+    /// Index into the matrix's scenarios.
+    scenario: usize,
     pub options: RunOptions,
 }
 
-/// A scenario and its cells, which share its registry.
-#[derive(Debug)]
-struct Group {
-    scenario: Scenario,
-    cells: Vec<Cell>,
-}
-
-/// The cells of a run, grouped by scenario.
+/// The cells of a run, in [`CellKey`] order.
 #[derive(Debug)]
 pub(crate) struct Matrix {
-    groups: Vec<Group>,
+    scenarios: Vec<Scenario>,
+    cells: Vec<Cell>,
     concurrency: usize,
 }
 
 impl Matrix {
-    /// Every scenario on every engine, in that order.
+    /// Every scenario on every engine, on the stores `stores` gives it.
     pub fn new(
         scenarios: Vec<Scenario>,
         engines: &[EngineEntry],
+        stores: StoreAxis,
         catalogue: &Catalogue,
         settings: &MatrixSettings,
     ) -> Result<Self, CatalogueError> {
-        let single = scenarios.len() * engines.len() == 1;
-        let mut groups = Vec::new();
-        for scenario in scenarios {
-            let cells = engines
-                .iter()
-                .map(|engine| cell(&scenario, engine, catalogue, settings, single))
-                .collect::<Result<Vec<_>, _>>()?;
-            groups.push(Group { scenario, cells });
+        let total: usize = scenarios.iter().map(|s| stores.stores(s).len()).sum::<usize>() * engines.len();
+        let mut cells = Vec::new();
+        for (index, scenario) in scenarios.iter().enumerate() {
+            for engine in engines {
+                for store in stores.stores(scenario) {
+                    let key = CellKey { scenario: scenario.name.clone(), engine: engine.version.clone(), store };
+                    let out_dir = cell_dir(&settings.out, scenario, &key, total == 1 && settings.single_cell_in_out);
+                    let options = cell_options(engine, store, out_dir, catalogue, settings)?;
+                    cells.push(Cell { key, scenario: index, options });
+                }
+            }
         }
-        Ok(Self { groups, concurrency: settings.concurrency.max(1) })
+        cells.sort_by(|a, b| a.key.cmp(&b.key));
+        cells.dedup_by(|a, b| a.key == b.key);
+        Ok(Self { scenarios, cells, concurrency: settings.concurrency.max(1) })
     }
 
-    /// Runs every cell and returns their reports in matrix order. Each
-    /// cell's events go to `events`, stamped with its key.
+    /// The cells' keys, in order.
+    pub fn keys(&self) -> Vec<CellKey> {
+        self.cells.iter().map(|c| c.key.clone()).collect()
+    }
+
+    /// Every cell with the reason it cannot run, if it cannot (the plan a
+    /// dry run prints).
+    pub fn describe(&self) -> Vec<(CellKey, Option<String>)> {
+        self.cells
+            .iter()
+            .map(|cell| {
+                let scenario = &self.scenarios[cell.scenario];
+                let engine = &cell.options.engine;
+                let why = scenario
+                    .unsupported_reason(engine)
+                    .or_else(|| store_unsupported(scenario, engine, cell.options.store));
+                (cell.key.clone(), why)
+            })
+            .collect()
+    }
+
+    /// Keeps only the cells `keep` names.
+    pub fn retain(&mut self, keep: &BTreeSet<CellKey>) {
+        self.cells.retain(|c| keep.contains(&c.key));
+    }
+
+    /// Runs every cell and returns their reports in key order. Each cell's
+    /// events go to `events`, stamped with its key.
     pub async fn run(&self, events: &Events) -> Vec<RunReport> {
-        let permits = Arc::new(Semaphore::new(self.concurrency));
-        let groups = stream::iter(&self.groups)
-            .map(|group| run_group(group, events, Arc::clone(&permits)))
+        let registries = self.start_registries(events).await;
+        let runs = stream::iter(&self.cells)
+            .map(|cell| {
+                let scenario = &self.scenarios[cell.scenario];
+                let shared =
+                    registries.iter().find_map(|r| r.serves(cell.scenario)).expect("every scenario has a registry");
+                run_one(scenario, cell, shared, events)
+            })
             .buffered(self.concurrency);
-        groups.collect::<Vec<Vec<RunReport>>>().await.into_iter().flatten().collect()
+        let reports = runs.collect::<Vec<RunReport>>().await;
+        for registry in registries {
+            registry.stop().await;
+        }
+        reports
+    }
+
+    /// One registry per distinct `docker login` of the scenarios (most
+    /// matrices: one or two), each seeded once with the union of the base
+    /// images its scenarios need. A registry with htpasswd auth cannot also
+    /// serve scenarios that never log in, hence one per login.
+    async fn start_registries(&self, events: &Events) -> Vec<SharedRegistry> {
+        let Some(first) = self.cells.first() else { return Vec::new() };
+        let images = &first.options.images;
+        let used: BTreeSet<usize> = self.cells.iter().map(|c| c.scenario).collect();
+        let mut registries = Vec::new();
+        for (login, members) in by_login(&self.scenarios, used) {
+            registries.extend(self.start_registry(login, members, images, &first.options.label, events).await);
+        }
+        registries
+    }
+
+    /// Plans the base images of `members` (a scenario whose images cannot be
+    /// provided fails alone), then starts and seeds their registry.
+    async fn start_registry(
+        &self,
+        login: Option<Credentials>,
+        members: Vec<usize>,
+        images: &RunImages,
+        label: &RunLabel,
+        events: &Events,
+    ) -> Vec<SharedRegistry> {
+        let mut out = Vec::new();
+        let mut bases: Vec<Provision> = Vec::new();
+        let mut needs = BaseNeeds::default();
+        let mut served = Vec::new();
+        for index in members {
+            match plan_scenario_base_images(&self.scenarios[index], images).await {
+                Ok(plan) => {
+                    needs = needs.union(BaseNeeds::of(&self.scenarios[index]));
+                    bases.extend(
+                        plan.into_iter().filter(|p| !bases.iter().any(|b| b.image == p.image)).collect::<Vec<_>>(),
+                    );
+                    served.push(index);
+                }
+                Err(e) => out.push(SharedRegistry { serves: vec![index], shared: Err(e.into()) }),
+            }
+        }
+        if !served.is_empty() {
+            let shared = Shared::start_seeded(login, needs, bases, images, label, events).await;
+            out.push(SharedRegistry { serves: served, shared });
+        }
+        out
     }
 }
 
-fn cell(
-    scenario: &Scenario,
+/// The scenarios (indices into `scenarios`, those in `used`) grouped by the
+/// credentials of their `docker login`, `None` for those that never log in.
+fn by_login(scenarios: &[Scenario], used: BTreeSet<usize>) -> Vec<(Option<Credentials>, Vec<usize>)> {
+    let mut groups: Vec<(Option<Credentials>, Vec<usize>)> = Vec::new();
+    for index in used {
+        let login = scenario_login(&scenarios[index]);
+        match groups.iter_mut().find(|(l, _)| *l == login) {
+            Some((_, members)) => members.push(index),
+            None => groups.push((login, vec![index])),
+        }
+    }
+    groups
+}
+
+/// A started registry (or why it did not start) and the scenarios it serves.
+struct SharedRegistry {
+    serves: Vec<usize>,
+    shared: Result<Shared, RunError>,
+}
+
+impl SharedRegistry {
+    fn serves(&self, scenario: usize) -> Option<&Result<Shared, RunError>> {
+        self.serves.contains(&scenario).then_some(&self.shared)
+    }
+
+    async fn stop(self) {
+        if let Ok(shared) = self.shared {
+            if let Err(e) = shared.stop().await {
+                eprintln!("warning: failed to stop the registry: {}", super::error::chain(&e));
+            }
+        }
+    }
+}
+
+/// Runs one cell on its registry, or reports why its registry failed.
+async fn run_one(scenario: &Scenario, cell: &Cell, shared: &Result<Shared, RunError>, events: &Events) -> RunReport {
+    let events = events.for_cell(cell.key.clone());
+    match shared {
+        Ok(shared) => run_cell(scenario, &cell.options, shared, &events).await,
+        Err(e) => {
+            let report = start_failed(scenario, &cell.options, e);
+            events.emit(EventKind::RunFinished { report: Box::new(report.clone()) });
+            report
+        }
+    }
+}
+
+/// `out` itself for a run of one cell, else `<scenario>-<engine>` under it
+/// (`-<store>` added off the scenario's own store).
+fn cell_dir(out: &Path, scenario: &Scenario, key: &CellKey, single: bool) -> PathBuf {
+    if single {
+        out.to_owned()
+    } else if key.store == ImageStore::declared(scenario) {
+        out.join(format!("{}-{}", key.scenario, key.engine))
+    } else {
+        out.join(format!("{}-{}-{}", key.scenario, key.engine, key.store))
+    }
+}
+
+fn cell_options(
     engine: &EngineEntry,
+    store: ImageStore,
+    out_dir: PathBuf,
     catalogue: &Catalogue,
     settings: &MatrixSettings,
-    single: bool,
-) -> Result<Cell, CatalogueError> {
-    let images = catalogue.resolve(&engine.version, settings.mode)?;
-    let out_dir =
-        if single { settings.out.clone() } else { settings.out.join(format!("{}-{}", scenario.name, engine.version)) };
-    let store = if scenario.daemon.containerd_snapshotter { ImageStore::Containerd } else { ImageStore::Classic };
-    Ok(Cell {
-        key: CellKey { scenario: scenario.name.clone(), engine: engine.version.clone(), store },
-        options: RunOptions {
-            engine: engine.clone(),
-            images,
-            images_reason: settings.images_reason.clone(),
-            root: settings.root.clone(),
-            out_dir,
-            command_timeout: settings.command_timeout,
-            rights: settings.rights,
-            label: settings.label.clone(),
-            max_jobs: settings.max_jobs,
-        },
+) -> Result<RunOptions, CatalogueError> {
+    Ok(RunOptions {
+        engine: engine.clone(),
+        store,
+        images: catalogue.resolve(&engine.version, settings.mode)?,
+        images_reason: settings.images_reason.clone(),
+        root: settings.root.clone(),
+        out_dir,
+        command_timeout: settings.command_timeout,
+        rights: settings.rights,
+        label: settings.label.clone(),
+        max_jobs: settings.max_jobs,
     })
-}
-
-/// Starts the scenario's registry, runs its cells, stops the registry.
-async fn run_group(group: &Group, events: &Events, permits: Arc<Semaphore>) -> Vec<RunReport> {
-    let Some(first) = group.cells.first() else { return Vec::new() };
-    // Registry, chef and runtime images are the same for every engine of an
-    // image column: one registry serves the scenario's cells.
-    let shared = match Shared::start(&group.scenario, &first.options.images, &first.options.label, events).await {
-        Ok(shared) => shared,
-        Err(e) => {
-            return group
-                .cells
-                .iter()
-                .map(|cell| {
-                    let report = start_failed(&group.scenario, &cell.options, &e);
-                    let events = events.for_cell(cell.key.clone());
-                    events.emit(EventKind::RunFinished { report: Box::new(report.clone()) });
-                    report
-                })
-                .collect();
-        }
-    };
-    let runs = group.cells.iter().map(|cell| {
-        let permits = Arc::clone(&permits);
-        let (shared, scenario) = (&shared, &group.scenario);
-        async move {
-            // The semaphore is never closed, so a permit always comes.
-            let _permit = permits.acquire().await.ok();
-            run_cell(scenario, &cell.options, shared, &events.for_cell(cell.key.clone())).await
-        }
-    });
-    let reports = futures::future::join_all(runs).await;
-    if let Err(e) = shared.stop().await {
-        eprintln!("warning: failed to stop the registry: {}", super::error::chain(&e));
-    }
-    reports
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalogue::workspace_root;
+    use crate::scenario::load_all;
+
+    #[test]
+    fn the_shipped_scenarios_need_two_registries_one_per_login() {
+        let catalogue = Catalogue::load_default().unwrap();
+        let scenarios = load_all(&workspace_root().join("scenarios"), &catalogue).unwrap();
+        let groups = by_login(&scenarios, (0..scenarios.len()).collect());
+        let names: Vec<(bool, Vec<&str>)> = groups
+            .iter()
+            .map(|(login, members)| (login.is_some(), members.iter().map(|&i| scenarios[i].name.as_str()).collect()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                (false, vec!["cache-mount-copy", "ci-registry-cache-max", "dependency-change", "local-source-edit"]),
+                (true, vec!["ci-cache-from-all-stages", "ci-inline-cache"]),
+            ]
+        );
+    }
 
     #[test]
     fn a_cell_key_reads_as_a_path() {

@@ -3,8 +3,9 @@
 //! Plan, then act: [`plan`] turns a scenario, an engine and the run's values
 //! into concrete jobs (pure data, no Docker); `job`'s `JobRunner` carries
 //! out one planned job; `cell` runs one scenario on one engine; `matrix`
-//! lays out the cells and runs them, sharing a scenario's registry
-//! (`shared`). The engine module talks to Docker, the scenario module
+//! lays out the cells (scenario × engine × image store, `store`) and runs
+//! them on one shared registry (`shared`); `select` picks a CI runner's
+//! shard or the cells that failed. The engine module talks to Docker, the scenario module
 //! judges, [`crate::evidence`] decides each step's outcome, and reporters
 //! ([`crate::report`]) turn the runner's [`Envelope`]s into output.
 //! [`interrupt`] stops the work on SIGINT/SIGTERM: checked before each piece
@@ -23,7 +24,9 @@ mod matrix;
 pub(crate) mod plan;
 mod replay;
 mod result;
+mod select;
 mod shared;
+mod store;
 mod workspace;
 
 pub use cell::run_cell;
@@ -34,5 +37,7 @@ pub use matrix::{CellKey, ImageStore, RunOptions};
 pub(crate) use matrix::{Matrix, MatrixSettings};
 pub use replay::replay;
 pub use result::{BuildReport, CacheReport, CommandReport, JobReport, RunReport, RunStatus, StepReport, REPORT_SCHEMA};
+pub use select::{failed_cells, Shard};
 pub use shared::Shared;
+pub use store::{store_unsupported, StoreAxis};
 pub use workspace::{plan_scenario_base_images, RewriteError, Workspace};

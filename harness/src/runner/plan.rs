@@ -12,6 +12,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::matrix::ImageStore;
+use super::store::store_unsupported;
 use crate::catalogue::{EngineEntry, RunImages};
 use crate::engine::{DEFAULT_REGISTRY_HOST, REGISTRY_PASSWORD_FILE};
 use crate::scenario::{
@@ -63,6 +65,7 @@ pub(crate) fn repo_tag(image: &str) -> String {
 pub(crate) struct Plan<'s> {
     pub(crate) scenario: String,
     pub(crate) engine: String,
+    pub(crate) store: ImageStore,
     /// The fixture folder copied as the build context.
     pub(crate) fixture: String,
     /// Why the scenario does not run on this engine (then nothing runs).
@@ -149,15 +152,27 @@ pub(crate) struct PlannedExpectation {
 }
 
 impl<'s> Plan<'s> {
-    /// The plan of `scenario` on `engine`, its first `max_jobs` jobs.
+    /// The plan of `scenario` on `engine` with the scenario's own image
+    /// store, its first `max_jobs` jobs.
     pub(crate) fn build(
         scenario: &'s Scenario,
         engine: &EngineEntry,
         values: RunValues,
         max_jobs: Option<u32>,
     ) -> Self {
+        Self::build_on(scenario, Target { engine, store: ImageStore::declared(scenario) }, values, max_jobs)
+    }
+
+    /// The plan of `scenario` on an engine and image store.
+    pub(crate) fn build_on(
+        scenario: &'s Scenario,
+        target: Target<'_>,
+        values: RunValues,
+        max_jobs: Option<u32>,
+    ) -> Self {
+        let Target { engine, store } = target;
         let limit = max_jobs.map_or(usize::MAX, |n| n as usize);
-        let vars = |number| job_vars(scenario, &engine.version, &values, number);
+        let vars = |number| job_vars(scenario, target, &values, number);
         // Dockerfiles only know `{chef}` and `{runtime}`: any job's values do.
         let dockerfiles = scenario
             .dockerfiles
@@ -168,8 +183,9 @@ impl<'s> Plan<'s> {
         Self {
             scenario: scenario.name.clone(),
             engine: engine.version.clone(),
+            store,
             fixture: scenario.fixture.clone(),
-            unsupported: scenario.unsupported_reason(engine),
+            unsupported: scenario.unsupported_reason(engine).or_else(|| store_unsupported(scenario, engine, store)),
             values,
             dockerfiles,
             jobs,
@@ -177,16 +193,33 @@ impl<'s> Plan<'s> {
     }
 }
 
+/// Where a plan runs: an engine, with an image store.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Target<'e> {
+    pub(crate) engine: &'e EngineEntry,
+    pub(crate) store: ImageStore,
+}
+
+/// `{image}`: one repository per scenario, engine and store, since cells
+/// sharing the registry must never import each other's cache. A cell on the
+/// scenario's own store keeps the plain `{scenario}/{engine}`.
+fn image_repo(registry: &str, scenario: &Scenario, target: Target<'_>) -> String {
+    let engine = &target.engine.version;
+    if target.store == ImageStore::declared(scenario) {
+        format!("{registry}/{}/{engine}", scenario.name)
+    } else {
+        format!("{registry}/{}/{engine}-{}", scenario.name, target.store)
+    }
+}
+
 /// The placeholder values of job `number`.
-fn job_vars(scenario: &Scenario, engine: &str, values: &RunValues, number: u32) -> Vars {
+fn job_vars(scenario: &Scenario, target: Target<'_>, values: &RunValues, number: u32) -> Vars {
     Vars {
         registry: values.registry.clone(),
         job: number,
-        // One repository per scenario and engine: engines sharing the
-        // registry must not import each other's cache.
-        image: format!("{}/{}/{engine}", values.registry, scenario.name),
+        image: image_repo(&values.registry, scenario, target),
         scenario: scenario.name.clone(),
-        engine: engine.to_owned(),
+        engine: target.engine.version.clone(),
         chef: values.chef.clone(),
         runtime: values.runtime.clone(),
     }

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::error::{ErrorKind, RunError};
+use super::matrix::ImageStore;
 use crate::cache::{CacheSource, Explanation, JobCache};
 use crate::catalogue::RunImages;
 use crate::engine::EngineVersions;
@@ -25,6 +26,10 @@ pub struct RunReport {
     pub description: String,
     pub links: Vec<String>,
     pub engine: String,
+    /// The image store of the cell's daemons; reports written before the
+    /// store axis have none and read as classic.
+    #[serde(default)]
+    pub store: ImageStore,
     pub images: RunImages,
     /// Why this image column was used (`--images auto` explains itself).
     pub images_reason: String,

@@ -1,5 +1,6 @@
 //! The run's registry with the base images seeded, shared by every cell of
-//! a scenario (each engine gets its own repository in it).
+//! a run that uses the same registry login (each scenario, engine and store
+//! gets its own repository in it).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -36,24 +37,36 @@ impl Shared {
         label: &RunLabel,
         events: &Events,
     ) -> Result<Self, RunError> {
-        let official = images.mode == ResolvedMode::Official;
-        let mut options = RegistryOptions::default().with_label(label.clone()).with_allow_pull(official);
-        if let Some(credentials) = scenario_login(scenario) {
-            options = options.with_auth(credentials);
-        }
         interrupt::check("the start of the run's registry")?;
         // Before any container: an image nothing provides fails here.
         let bases = plan_scenario_base_images(scenario, images).await?;
+        Self::start_seeded(scenario_login(scenario), BaseNeeds::of(scenario), bases, images, label, events).await
+    }
+
+    /// Starts a registry that requires `login` (anonymous without), seeds
+    /// the chef and runtime images and the planned base images `bases`
+    /// (the union of what the scenarios it serves need). Nothing outlives
+    /// a failed start.
+    pub(crate) async fn start_seeded(
+        login: Option<Credentials>,
+        needs: BaseNeeds,
+        bases: Vec<Provision>,
+        images: &RunImages,
+        label: &RunLabel,
+        events: &Events,
+    ) -> Result<Self, RunError> {
+        let official = images.mode == ResolvedMode::Official;
+        let mut options = RegistryOptions::default().with_label(label.clone()).with_allow_pull(official);
+        if let Some(credentials) = login {
+            options = options.with_auth(credentials);
+        }
         let started = Instant::now();
         let registry =
             interrupt::race("the start of the run's registry", Registry::start(&images.registry, options)).await??;
         events.emit(EventKind::RegistryReady { address: registry.name().to_owned(), took: started.elapsed() });
-        // Only what the Dockerfiles name: seeding the chef image alone takes
-        // most of a minute, and many scenarios build from the runtime only.
-        let uses = |var| scenario.dockerfiles.iter().any(|d| d.template.uses(var));
         let seeded = async {
-            let chef = seed_if(uses(Var::Chef), &registry, &images.chef, official, events).await?;
-            let runtime = seed_if(uses(Var::Runtime), &registry, &images.runtime, official, events).await?;
+            let chef = seed_if(needs.chef, &registry, &images.chef, official, events).await?;
+            let runtime = seed_if(needs.runtime, &registry, &images.runtime, official, events).await?;
             let seeded_bases = seed_provisions(&registry, &bases).await?;
             Ok::<_, RunError>((chef, runtime, seeded_bases))
         };
@@ -91,6 +104,27 @@ impl Shared {
     /// Stops the registry.
     pub async fn stop(self) -> Result<(), RunError> {
         Ok(self.registry.stop().await?)
+    }
+}
+
+/// Which of the chef and runtime images a registry must be seeded with:
+/// only what the Dockerfiles name (seeding the chef image alone takes most
+/// of a minute, and many scenarios build from the runtime only).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct BaseNeeds {
+    pub(crate) chef: bool,
+    pub(crate) runtime: bool,
+}
+
+impl BaseNeeds {
+    pub(crate) fn of(scenario: &Scenario) -> Self {
+        let uses = |var| scenario.dockerfiles.iter().any(|d| d.template.uses(var));
+        Self { chef: uses(Var::Chef), runtime: uses(Var::Runtime) }
+    }
+
+    /// What either needs.
+    pub(crate) fn union(self, other: Self) -> Self {
+        Self { chef: self.chef || other.chef, runtime: self.runtime || other.runtime }
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use harness::catalogue::{workspace_root, Catalogue, ResolvedMode};
 use harness::engine::{leftovers, require_docker, require_images, Rights, RunLabel};
-use harness::runner::{run_cell, Events, RunOptions, RunReport, Shared};
+use harness::runner::{run_cell, Events, ImageStore, RunOptions, RunReport, Shared};
 use harness::scenario::load_scenario;
 
 /// Runs the scenario in `dir` on stand-in `version` (first `max_jobs` jobs),
@@ -54,6 +54,7 @@ pub async fn run_keeping_registry(dir: &Path, version: &str, max_jobs: Option<u3
     let label = RunLabel::unique();
     let options = RunOptions {
         engine: catalogue.engine(version).unwrap().clone(),
+        store: ImageStore::declared(&scenario),
         images: images.clone(),
         images_reason: "test".into(),
         root: workspace_root(),
