@@ -152,7 +152,11 @@ pub(super) struct Executed {
 
 /// Checks that the host daemon answers, then runs every cell of `matrix`
 /// with `reporters`, listening for SIGINT and SIGTERM.
-pub(super) fn execute(matrix: &Matrix, reporters: Vec<Box<dyn Reporter>>, label: &RunLabel) -> Result<Executed, CliError> {
+pub(super) fn execute(
+    matrix: &Matrix,
+    reporters: Vec<Box<dyn Reporter>>,
+    label: &RunLabel,
+) -> Result<Executed, CliError> {
     let runtime = tokio::runtime::Runtime::new()
         .context("failed to start the async runtime")
         .map_err(CliError::infrastructure)?;

@@ -9,9 +9,9 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use super::cells::{execute, exit_for, load_scenarios, pick_engines, print_summary, CellArgs};
-use super::preflight;
 use super::exit::{CliError, CliResult, Exit};
 use super::parallel::{default_parallel, machine};
+use super::preflight;
 use crate::catalogue::{workspace_root, Catalogue};
 use crate::report::{
     read_cells, write_reports, BarWriter, JsonReporter, MatrixFiles, MatrixProgress, ProgressStyleChoice, Terminal,
