@@ -73,24 +73,8 @@ async fn a_dind_killed_mid_build_is_an_infrastructure_error() {
     let mut seen = Vec::new();
     common::binary::wait_for(&rx, "docker build", &mut seen, Duration::from_secs(600));
     std::thread::sleep(Duration::from_secs(8));
-    let dind = std::process::Command::new("docker")
-        .args(["ps", "-q", "--filter", &format!("label={}", run.label.filter()), "--filter", "label=harness.role=dind"])
-        .output()
-        .unwrap();
-    let id = String::from_utf8_lossy(&dind.stdout).trim().to_owned();
-    assert!(!id.is_empty(), "the dind runs");
-    assert!(std::process::Command::new("docker").args(["kill", &id]).output().unwrap().status.success());
-    let status = child.wait().unwrap();
-    seen.extend(rx.try_iter());
-    let left = leftovers(&run.label).await.unwrap();
-    if !left.is_empty() {
-        sweep(&run.label).await.unwrap();
-    }
-    let log = seen.join("\n");
-    assert_eq!(status.code(), Some(3), "{log}");
-    assert!(left.is_empty(), "{left:?}");
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.out.join("report.json")).unwrap()).unwrap();
+    kill_role(&run, "dind");
+    let report = exit_3_and_nothing_left(&run, &mut child, &rx, &mut seen).await;
     assert_eq!(report["status"]["error_kind"], "daemon_exited", "{report:#}");
     let message = report["status"]["message"].as_str().unwrap();
     assert!(message.contains("stopped while") && message.contains("docker build"), "{message}");
@@ -109,31 +93,40 @@ async fn the_registry_stopping_during_a_push_is_an_infrastructure_error() {
     let (mut child, rx) = common::binary::spawn(&run, &["--engine", "20.10.24", "-v"]);
     let mut seen = Vec::new();
     common::binary::wait_for(&rx, "$ docker push", &mut seen, Duration::from_secs(900));
-    let registry = std::process::Command::new("docker")
-        .args([
-            "ps",
-            "-q",
-            "--filter",
-            &format!("label={}", run.label.filter()),
-            "--filter",
-            "label=harness.role=registry",
-        ])
+    kill_role(&run, "registry");
+    let report = exit_3_and_nothing_left(&run, &mut child, &rx, &mut seen).await;
+    assert_eq!(report["status"]["error_kind"], "registry", "{report:#}");
+    let message = report["status"]["message"].as_str().unwrap();
+    assert!(message.contains("registry") && message.contains("docker push"), "{message}");
+}
+
+/// `docker kill` of the run's container with label `harness.role=<role>`.
+fn kill_role(run: &BinaryRun, role: &str) {
+    let role = format!("label=harness.role={role}");
+    let ps = std::process::Command::new("docker")
+        .args(["ps", "-q", "--filter", &format!("label={}", run.label.filter()), "--filter", &role])
         .output()
         .unwrap();
-    let id = String::from_utf8_lossy(&registry.stdout).trim().to_owned();
+    let id = String::from_utf8_lossy(&ps.stdout).trim().to_owned();
+    assert!(!id.is_empty(), "no running container with {role}");
     assert!(std::process::Command::new("docker").args(["kill", &id]).output().unwrap().status.success());
+}
+
+/// Waits for the run, checks it exited 3 with nothing of it left on the
+/// host daemon, and returns its report.json.
+async fn exit_3_and_nothing_left(
+    run: &BinaryRun,
+    child: &mut std::process::Child,
+    rx: &std::sync::mpsc::Receiver<String>,
+    seen: &mut Vec<String>,
+) -> serde_json::Value {
     let status = child.wait().unwrap();
     seen.extend(rx.try_iter());
     let left = leftovers(&run.label).await.unwrap();
     if !left.is_empty() {
         sweep(&run.label).await.unwrap();
     }
-    let log = seen.join("\n");
-    assert_eq!(status.code(), Some(3), "{log}");
+    assert_eq!(status.code(), Some(3), "{}", seen.join("\n"));
     assert!(left.is_empty(), "{left:?}");
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.out.join("report.json")).unwrap()).unwrap();
-    assert_eq!(report["status"]["error_kind"], "registry", "{report:#}");
-    let message = report["status"]["message"].as_str().unwrap();
-    assert!(message.contains("registry") && message.contains("docker push"), "{message}");
+    serde_json::from_str(&std::fs::read_to_string(run.out.join("report.json")).unwrap()).unwrap()
 }
