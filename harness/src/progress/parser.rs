@@ -322,23 +322,19 @@ impl Parser {
             _ => None,
         };
         let main = draft.find(number).map(|i| draft.vertices[i].name.as_str());
+        // `None`: the side build has no `#number`; else whether its vertex
+        // has the name this line gives.
+        let side = self.side.as_mut().and_then(|s| s.find(number).map(|i| text == Some(s.vertices[i].name.as_str())));
         let to_side = match (text, main) {
             (Some(header), Some(name)) if header.starts_with('[') => {
-                let side_has_it =
-                    self.side.as_mut().is_some_and(|s| s.find(number).is_some_and(|i| s.vertices[i].name == header));
-                name != header && (side_has_it || name.starts_with('['))
+                name != header && (side == Some(true) || name.starts_with('['))
             }
             // A header of a number only the side build has: the side's
             // vertex when it names it, else a new vertex of this build.
-            (Some(header), None)
-                if header.starts_with('[') && self.side.as_mut().is_some_and(|s| s.find(number).is_some()) =>
-            {
-                self.side.as_mut().is_some_and(|s| s.find(number).is_some_and(|i| s.vertices[i].name == header))
-            }
+            (Some(header), None) if header.starts_with('[') && side.is_some() => side == Some(true),
             // A vertex new to both builds: whichever build it follows.
-            (_, None) if !self.on_side.contains(&number) => {
-                let side_new = self.side.as_mut().is_some_and(|s| s.find(number).is_none());
-                side_new && self.side.as_ref().is_some_and(|side| next_in(side, draft, number, text.unwrap_or("")))
+            (_, None) if side.is_none() && !self.on_side.contains(&number) => {
+                self.side.as_ref().is_some_and(|s| next_in(s, draft, number, text.unwrap_or("")))
             }
             _ => return self.on_side.contains(&number),
         };
