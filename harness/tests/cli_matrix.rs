@@ -138,3 +138,25 @@ fn shards_list_disjoint_cells_that_add_up_to_the_whole() {
         list(&["--engines", "20.10.24,26.1.5,28.5.2", "--shard", "2/3"])
     );
 }
+
+/// A scenario none of whose cells can run gets no registry (nor its ~40 s
+/// seed): the matrix only reports why, with all four reports.
+#[test]
+fn a_matrix_of_unsupported_cells_starts_no_registry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("m");
+    cargo_bin_cmd!("harness")
+        .args(["matrix", "--images", "local", "--engines", "20.10.24", "--scenarios", "ci-registry-cache-max"])
+        .args(["--store", "both", "--progress", "plain", "--out"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("ready in").not())
+        .stderr(predicate::str::contains("seeded").not())
+        .stderr(predicate::str::contains("[2/2] ci-registry-cache-max/20.10.24/containerd unsupported"));
+    for report in ["report.json", "junit.xml", "summary.md", "report.html"] {
+        assert!(out.join(report).is_file(), "{report} not written");
+    }
+    let json = std::fs::read_to_string(out.join("report.json")).unwrap();
+    assert_eq!(json.matches("\"unsupported\"").count(), 2, "{json}");
+}

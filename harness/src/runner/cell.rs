@@ -33,8 +33,7 @@ pub async fn run_cell(scenario: &Scenario, opts: &RunOptions, shared: &Shared, e
         jobs: plan.jobs.len() as u32,
     });
     if let Some(reason) = &plan.unsupported {
-        events.emit(EventKind::Unsupported { reason: reason.clone() });
-        report.status = RunStatus::Unsupported { reason: reason.clone() };
+        mark_unsupported(&mut report, reason, events);
     } else {
         report.status = match run_jobs(scenario, &plan, opts, shared, events, &mut report.jobs).await {
             Ok(()) => RunStatus::from_jobs(&report.jobs),
@@ -44,6 +43,26 @@ pub async fn run_cell(scenario: &Scenario, opts: &RunOptions, shared: &Shared, e
     report.duration_secs = started.elapsed().as_secs_f64();
     events.emit(EventKind::RunFinished { report: Box::new(report.clone()) });
     report
+}
+
+/// The report of a cell that cannot run, without a registry: a matrix
+/// whose cells of a scenario are all unsupported starts none for it.
+pub fn unsupported_cell(scenario: &Scenario, opts: &RunOptions, reason: &str, events: &Events) -> RunReport {
+    let mut report = new_report(scenario, opts);
+    events.emit(EventKind::RunStarted {
+        scenario: scenario.name.clone(),
+        engine: opts.engine.version.clone(),
+        images: Box::new(opts.images.clone()),
+        jobs: scenario.jobs().take(opts.max_jobs.map_or(usize::MAX, |n| n as usize)).count() as u32,
+    });
+    mark_unsupported(&mut report, reason, events);
+    events.emit(EventKind::RunFinished { report: Box::new(report.clone()) });
+    report
+}
+
+fn mark_unsupported(report: &mut RunReport, reason: &str, events: &Events) {
+    events.emit(EventKind::Unsupported { reason: reason.to_owned() });
+    report.status = RunStatus::Unsupported { reason: reason.to_owned() };
 }
 
 async fn run_jobs(

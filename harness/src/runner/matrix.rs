@@ -15,7 +15,7 @@ use std::time::Duration;
 use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
-use super::cell::{run_cell, start_failed};
+use super::cell::{run_cell, start_failed, unsupported_cell};
 use super::error::RunError;
 use super::events::{EventKind, Events};
 use super::result::RunReport;
@@ -180,17 +180,7 @@ impl Matrix {
     /// Every cell with the reason it cannot run, if it cannot (the plan a
     /// dry run prints).
     pub fn describe(&self) -> Vec<(CellKey, Option<String>)> {
-        self.cells
-            .iter()
-            .map(|cell| {
-                let scenario = &self.scenarios[cell.scenario];
-                let engine = &cell.options.engine;
-                let why = scenario
-                    .unsupported_reason(engine)
-                    .or_else(|| store_unsupported(scenario, engine, cell.options.store));
-                (cell.key.clone(), why)
-            })
-            .collect()
+        self.cells.iter().map(|cell| (cell.key.clone(), unsupported(&self.scenarios[cell.scenario], cell))).collect()
     }
 
     /// Keeps only the cells `keep` names.
@@ -205,8 +195,7 @@ impl Matrix {
         let runs = stream::iter(&self.cells)
             .map(|cell| {
                 let scenario = &self.scenarios[cell.scenario];
-                let shared =
-                    registries.iter().find_map(|r| r.serves(cell.scenario)).expect("every scenario has a registry");
+                let shared = registries.iter().find_map(|r| r.serves(cell.scenario));
                 run_one(scenario, cell, shared, events)
             })
             .buffered(self.concurrency);
@@ -224,7 +213,14 @@ impl Matrix {
     async fn start_registries(&self, events: &Events) -> Vec<SharedRegistry> {
         let Some(first) = self.cells.first() else { return Vec::new() };
         let images = &first.options.images;
-        let used: BTreeSet<usize> = self.cells.iter().map(|c| c.scenario).collect();
+        // A scenario none of whose cells can run needs no registry: a matrix
+        // of unsupported cells only reports why.
+        let used: BTreeSet<usize> = self
+            .cells
+            .iter()
+            .filter(|c| unsupported(&self.scenarios[c.scenario], c).is_none())
+            .map(|c| c.scenario)
+            .collect();
         let mut registries = Vec::new();
         for (login, members) in by_login(&self.scenarios, used) {
             registries.extend(self.start_registry(login, members, images, &first.options.label, events).await);
@@ -301,8 +297,19 @@ impl SharedRegistry {
 }
 
 /// Runs one cell on its registry, or reports why its registry failed.
-async fn run_one(scenario: &Scenario, cell: &Cell, shared: &Result<Shared, RunError>, events: &Events) -> RunReport {
+/// Runs `cell` on its scenario's registry; `None` when the scenario got
+/// none because none of its cells can run.
+async fn run_one(
+    scenario: &Scenario,
+    cell: &Cell,
+    shared: Option<&Result<Shared, RunError>>,
+    events: &Events,
+) -> RunReport {
     let events = events.for_cell(cell.key.clone());
+    let Some(shared) = shared else {
+        let reason = unsupported(scenario, cell).expect("a runnable cell's scenario has a registry");
+        return unsupported_cell(scenario, &cell.options, &reason, &events);
+    };
     match shared {
         Ok(shared) => run_cell(scenario, &cell.options, shared, &events).await,
         Err(e) => {
@@ -311,6 +318,13 @@ async fn run_one(scenario: &Scenario, cell: &Cell, shared: &Result<Shared, RunEr
             report
         }
     }
+}
+
+/// Why `cell` of `scenario` cannot run (the scenario or the image store),
+/// if it cannot.
+fn unsupported(scenario: &Scenario, cell: &Cell) -> Option<String> {
+    let engine = &cell.options.engine;
+    scenario.unsupported_reason(engine).or_else(|| store_unsupported(scenario, engine, cell.options.store))
 }
 
 /// `out` itself for a run of one cell, else `<scenario>-<engine>` under it
