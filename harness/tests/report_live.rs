@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use harness::report::Terminal;
-use harness::runner::{replay, Envelope, Reporter, RunReport};
+use harness::runner::{replay, CellKey, Envelope, Reporter, RunReport};
 
 /// A writer the test can read back after the terminal is done with it.
 #[derive(Clone, Default)]
@@ -72,4 +72,40 @@ fn each_step_of_each_job_is_printed_once_with_its_final_outcome() {
             assert!(revised > 0, "the recorded run has steps that layer evidence revised");
         }
     }
+}
+
+/// Two cells' events interleaved, as `harness matrix --parallel 2` sends
+/// them: with the cell prefix on, every line names its cell and each cell's
+/// lines are exactly its own run's, in order.
+#[test]
+fn side_by_side_cells_prefix_every_line_with_their_cell() {
+    let reports = [load("cache-mount-copy-26.1.5.json"), load("ci-cache-from-all-stages-26.1.5.json")];
+    let keys: Vec<CellKey> = reports.iter().map(CellKey::of).collect();
+    let alone: Vec<String> = reports.iter().map(live_view).collect();
+    let mut events: Vec<_> = reports.iter().map(|r| replay(r).into_iter()).collect();
+    let out = Shared::default();
+    let mut terminal = Terminal::to_writer(out.clone(), false).with_cell_prefix(true);
+    let mut live = true;
+    while live {
+        live = false;
+        for (key, cell_events) in keys.iter().zip(events.iter_mut()) {
+            let Some(kind) = cell_events.next() else { continue };
+            live = true;
+            let envelope =
+                Envelope { cell: Some(key.clone()), timestamp: SystemTime::now(), elapsed: Duration::ZERO, kind };
+            terminal.report(&envelope).unwrap();
+        }
+    }
+    let view = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+    for (key, alone) in keys.iter().zip(&alone) {
+        let prefix = format!("[{key}] ");
+        let own: Vec<&str> = view.lines().filter_map(|l| l.strip_prefix(&prefix)).collect();
+        let expected: Vec<&str> = alone.lines().filter(|l| !l.is_empty()).collect();
+        // With a cell the run's first line also names its image store.
+        assert_eq!(own[0], expected[0].replace(" (", &format!(", {} image store (", key.store)), "{key}");
+        assert_eq!(own[1..], expected[1..], "{key}");
+    }
+    let unprefixed: Vec<&str> =
+        view.lines().filter(|l| !l.is_empty() && !keys.iter().any(|k| l.starts_with(&format!("[{k}] ")))).collect();
+    assert!(unprefixed.is_empty(), "lines without their cell: {unprefixed:#?}");
 }
