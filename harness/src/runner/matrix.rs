@@ -9,6 +9,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 use std::fmt;
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -192,14 +193,13 @@ impl Matrix {
     /// events go to `events`, stamped with its key.
     pub async fn run(&self, events: &Events) -> Vec<RunReport> {
         let registries = self.start_registries(events).await;
-        let runs = stream::iter(&self.cells)
-            .map(|cell| {
-                let scenario = &self.scenarios[cell.scenario];
-                let shared = registries.iter().find_map(|r| r.serves(cell.scenario));
-                run_one(scenario, cell, shared, events)
-            })
-            .buffered(self.concurrency);
-        let reports = runs.collect::<Vec<RunReport>>().await;
+        let runs = self.cells.iter().map(|cell| {
+            let scenario = &self.scenarios[cell.scenario];
+            let shared = registries.iter().find_map(|r| r.serves(cell.scenario));
+            run_one(scenario, cell, shared, events)
+        });
+        let mut reports = side_by_side(runs, self.concurrency).await;
+        reports.sort_by_key(CellKey::of);
         for registry in registries {
             registry.stop().await;
         }
@@ -320,6 +320,14 @@ async fn run_one(
     }
 }
 
+/// Runs `jobs` at most `limit` at a time and returns their outputs as they
+/// end. A job that ends frees its slot at once: ordered buffering held a
+/// finished (or unsupported) cell's slot until every earlier cell had ended,
+/// so a long cell ahead of it ran alone.
+async fn side_by_side<F: Future>(jobs: impl IntoIterator<Item = F>, limit: usize) -> Vec<F::Output> {
+    stream::iter(jobs).buffer_unordered(limit).collect().await
+}
+
 /// Why `cell` of `scenario` cannot run (the scenario or the image store),
 /// if it cannot.
 fn unsupported(scenario: &Scenario, cell: &Cell) -> Option<String> {
@@ -365,6 +373,21 @@ mod tests {
     use super::*;
     use crate::catalogue::workspace_root;
     use crate::scenario::load_all;
+    use futures::future::BoxFuture;
+
+    /// The first job can end only after the third has started: with two
+    /// slots, that needs the second job's slot freed as soon as it ends.
+    #[tokio::test]
+    async fn a_job_that_ends_frees_its_slot_for_the_next_at_once() {
+        let (start_signal, third_started) = tokio::sync::oneshot::channel::<()>();
+        let first: BoxFuture<'_, u32> = Box::pin(async move { third_started.await.map_or(0, |()| 1) });
+        let second: BoxFuture<'_, u32> = Box::pin(async { 2 });
+        let third: BoxFuture<'_, u32> = Box::pin(async move { start_signal.send(()).map_or(0, |()| 3) });
+        let ended = tokio::time::timeout(Duration::from_secs(10), side_by_side([first, second, third], 2))
+            .await
+            .expect("the third job never started while the first waited for it");
+        assert_eq!(ended, [2, 3, 1]);
+    }
 
     #[test]
     fn the_shipped_scenarios_need_two_registries_one_per_login() {
