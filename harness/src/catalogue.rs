@@ -4,6 +4,7 @@
 //! ships it, an offline stand-in. Resolution picks one column for a whole run
 //! so the same code serves connected users and this offline machine.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::ToSocketAddrs;
 use std::path::{Path, PathBuf};
@@ -188,6 +189,23 @@ impl Catalogue {
         names.join(", ")
     }
 
+    /// Renames the stand-ins a run starts containers from (dind, registry)
+    /// by `pins`, so a run in local mode uses the images this checkout built
+    /// ([`crate::images::Pins`]). The chef and runtime keep their names:
+    /// builds see them (`FROM <registry>/harness/chef:rust-1@sha256:…`), and
+    /// the digest there already pins their content.
+    pub fn pin_local(&mut self, pins: &BTreeMap<String, String>) {
+        let pin = |local: &mut Option<String>| {
+            if let Some(hashed) = local.as_ref().and_then(|name| pins.get(name)) {
+                *local = Some(hashed.clone());
+            }
+        };
+        pin(&mut self.registry.local);
+        for engine in &mut self.engines {
+            pin(&mut engine.local);
+        }
+    }
+
     /// Resolves every image a run on `version` needs, in a concrete mode.
     pub fn resolve(&self, version: &str, mode: ResolvedMode) -> Result<RunImages, CatalogueError> {
         let engine = self.engine(version)?;
@@ -306,6 +324,23 @@ mod tests {
         assert_eq!(local, ["20.10.24", "26.1.5", "28.5.2"]);
         assert_eq!(c.engine("24.0.7").unwrap().official, "docker:24.0.7-dind");
         assert!(c.engine(&c.default_engine).unwrap().local.is_some());
+    }
+
+    #[test]
+    fn pins_rename_the_dind_and_registry_stand_ins_only() {
+        let mut c = shipped();
+        let pins = BTreeMap::from([
+            ("harness/dind:26.1.5".to_owned(), "harness/dind:26.1.5-0123456789ab".to_owned()),
+            ("harness/registry:2.8.3".to_owned(), "harness/registry:2.8.3-0123456789ab".to_owned()),
+            ("harness/chef:rust-1".to_owned(), "harness/chef:rust-1-0123456789ab".to_owned()),
+        ]);
+        c.pin_local(&pins);
+        let local = c.resolve("26.1.5", ResolvedMode::Local).unwrap();
+        assert_eq!(local.dind, "harness/dind:26.1.5-0123456789ab");
+        assert_eq!(local.registry, "harness/registry:2.8.3-0123456789ab");
+        assert_eq!(local.chef, "harness/chef:rust-1");
+        assert_eq!(c.resolve("28.5.2", ResolvedMode::Local).unwrap().dind, "harness/dind:28.5.2");
+        assert_eq!(c.resolve("26.1.5", ResolvedMode::Official).unwrap().dind, "docker:26.1.5-dind");
     }
 
     #[test]

@@ -125,7 +125,7 @@ async fn check(name: &str, jobs: Option<u32>, expected_exit: i32) -> Option<Vec<
     if !require_docker().await {
         return None;
     }
-    let catalogue = Catalogue::load_default().unwrap();
+    let catalogue = harness::images::pinned_catalogue().unwrap();
     let images = catalogue.resolve(ENGINE, ResolvedMode::Local).unwrap();
     require_images(&[&images.dind, &images.registry, &images.chef, &images.runtime]).await;
     let work = tempfile::tempdir().unwrap();

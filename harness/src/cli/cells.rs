@@ -12,6 +12,7 @@ use super::exit::{CliError, Exit};
 use super::{interrupted, preflight};
 use crate::catalogue::{Catalogue, EngineEntry, ImageMode, ResolvedMode};
 use crate::engine::{daemon_answers, Rights, RunLabel};
+use crate::images::Pins;
 use crate::runner::{Events, Matrix, MatrixSettings, Reporter, RunReport, RunStatus};
 use crate::scenario::{load_all, load_scenario, Scenario};
 
@@ -53,6 +54,21 @@ impl CellArgs {
         let (mode, reason) = self.images.decide();
         eprintln!("images: {} ({reason})", format!("{mode:?}").to_lowercase());
         (mode, reason)
+    }
+
+    /// The image column, decided and printed; in local mode `catalogue`
+    /// is pinned to the stand-ins this checkout builds (warning about any
+    /// that are not).
+    pub(super) fn decide_and_pin_images(&self, catalogue: &mut Catalogue, root: &Path) -> (ResolvedMode, String) {
+        let mode = self.decide_images();
+        if mode.0 == ResolvedMode::Local {
+            let pins = Pins::for_checkout(catalogue, root);
+            for warning in pins.warnings() {
+                eprintln!("{warning}");
+            }
+            catalogue.pin_local(&pins.pinned);
+        }
+        mode
     }
 
     /// The run's folder: `--out`, or `.harness/runs/<prefix>-<time>`.

@@ -67,14 +67,14 @@ struct Selection {
 
 pub fn run(args: Args) -> CliResult {
     let root = workspace_root();
-    let catalogue = Catalogue::load_default().map_err(CliError::bad_input)?;
+    let mut catalogue = Catalogue::load_default().map_err(CliError::bad_input)?;
     let Some(selection) = select(&args).map_err(CliError::bad_input)? else {
         eprintln!("no failed cells in the report: nothing to run again");
         return Ok(Exit::Pass);
     };
     let every = selection.scenarios.is_empty();
     let scenarios = load_scenarios(&selection.scenarios, every, &root, &catalogue).map_err(CliError::bad_input)?;
-    let mode = args.cell.decide_images();
+    let mode = args.cell.decide_and_pin_images(&mut catalogue, &root);
     let all_engines = selection.engines.is_empty();
     let engines = pick_engines(&selection.engines, all_engines, &catalogue, mode.0).map_err(CliError::bad_input)?;
     let out = args.cell.out_dir(&root, "matrix");

@@ -31,14 +31,14 @@ pub struct Args {
 
 pub fn run(args: Args) -> CliResult {
     let root = workspace_root();
-    let catalogue = Catalogue::load_default().map_err(CliError::bad_input)?;
+    let mut catalogue = Catalogue::load_default().map_err(CliError::bad_input)?;
     let out = args.cell.out_dir(&root, "run");
     let scenarios = match super::run_context::scenario(&args.project, args.engines.first(), &out, &catalogue)? {
         Some(scenario) => vec![scenario],
         None => load_scenarios(&args.scenarios, args.all, &root, &catalogue).map_err(CliError::bad_input)?,
     };
     preflight::run_inputs(&root, &scenarios, &out).map_err(CliError::bad_input)?;
-    let mode = args.cell.decide_images();
+    let mode = args.cell.decide_and_pin_images(&mut catalogue, &root);
     let engines = pick_engines(&args.engines, args.all_engines, &catalogue, mode.0).map_err(CliError::bad_input)?;
     let settings = args.cell.settings(mode, root, out);
     let matrix =

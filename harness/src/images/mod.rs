@@ -8,10 +8,12 @@
 
 mod build;
 mod host_docker;
+mod pin;
 mod plan;
 
 pub use build::{BuildError, Builder, Built};
 pub use host_docker::{HostDocker, HostDockerError};
+pub use pin::{pinned_catalogue, Pins};
 pub use plan::{plan, ImageSpec, PlanError, Recipe, IMAGES_DIR};
 
 use std::path::PathBuf;

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use harness::catalogue::{workspace_root, Catalogue, ResolvedMode};
+use harness::catalogue::{workspace_root, ResolvedMode};
 use harness::engine::{leftovers, require_docker, require_images, Rights, RunLabel};
 use harness::runner::{run_cell, Events, ImageStore, RunOptions, RunReport, Shared};
 use harness::scenario::load_scenario;
@@ -46,7 +46,7 @@ pub async fn run_keeping_registry(dir: &Path, version: &str, max_jobs: Option<u3
     if !require_docker().await {
         return None;
     }
-    let catalogue = Catalogue::load_default().unwrap();
+    let catalogue = harness::images::pinned_catalogue().unwrap();
     let images = catalogue.resolve(version, ResolvedMode::Local).unwrap();
     require_images(&[&images.dind, &images.registry, &images.chef, &images.runtime]).await;
     let scenario = load_scenario(dir, &catalogue).expect("the scenario loads");

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use harness::catalogue::{Catalogue, ResolvedMode, RunImages};
+use harness::catalogue::{ResolvedMode, RunImages};
 use harness::engine::{require_docker, require_images, Registry, RegistryOptions, RunLabel};
 
 /// The stand-in images of `version`; `None` when Docker tests are skipped
@@ -15,7 +15,7 @@ pub async fn stand_in(version: &str) -> Option<RunImages> {
     if !require_docker().await {
         return None;
     }
-    let images = Catalogue::load_default().unwrap().resolve(version, ResolvedMode::Local).unwrap();
+    let images = harness::images::pinned_catalogue().unwrap().resolve(version, ResolvedMode::Local).unwrap();
     require_images(&[&images.dind, &images.registry, &images.runtime]).await;
     Some(images)
 }
