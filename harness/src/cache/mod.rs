@@ -24,6 +24,8 @@ pub mod decode;
 pub mod explain;
 pub mod fetch;
 pub mod http;
+pub mod llb;
+pub mod llb_diff;
 pub mod model;
 pub mod reference;
 
@@ -37,5 +39,7 @@ pub use fetch::{
     decode_documents, layer_names, CacheDocuments, FetchError, FetchOptions, FetchedCache, RegistryClient,
 };
 pub use http::TlsOptions;
+pub use llb::{decode_metadata, decode_provenance, BuildDefinition, LlbError, LlbOp, OpKind};
+pub use llb_diff::{changed_operation, LlbFinding, OpChange, StepAt};
 pub use model::{CacheConfig, CacheInput, CacheLayer, CacheRecord, CacheSource};
 pub use reference::Reference;

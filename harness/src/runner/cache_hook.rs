@@ -18,8 +18,9 @@ use super::error::chain;
 use super::plan::{PlannedFile, PlannedJob};
 use super::result::{BuildReport, CacheReport, JobReport};
 use crate::cache::{
-    cover, describe, explain_by_steps, explain_step, CacheConfig, CacheSource, Explanation, FetchOptions, JobCache,
-    JobExport, MissCause, RegistryAuth, RegistryClient, StepLayer, StepsView,
+    changed_operation, cover, describe, explain_by_steps, explain_step, BuildDefinition, CacheConfig, CacheSource,
+    Explanation, FetchOptions, JobCache, JobExport, MissCause, RegistryAuth, RegistryClient, StepAt, StepLayer,
+    StepsView,
 };
 use crate::engine::Registry;
 use crate::evidence::{witness_cache, CacheWitness, ObservedStep};
@@ -44,7 +45,12 @@ pub(crate) struct CacheHook {
     last_job_of: HashMap<String, u32>,
     /// Context paths edited by each job.
     edits: BTreeMap<u32, Vec<String>>,
+    /// Each build's last LLB definition, with its job (or why none).
+    definitions: HashMap<String, (u32, Result<BuildDefinition, String>)>,
 }
+
+/// A job's LLB definitions by build id, or why each has none.
+pub(crate) type Definitions = HashMap<String, Result<BuildDefinition, String>>;
 
 /// Where the hook reads the job's Dockerfiles from.
 pub(crate) struct HookContext<'a> {
@@ -53,6 +59,8 @@ pub(crate) struct HookContext<'a> {
     pub(crate) dockerfiles: &'a [PlannedFile],
     /// The build context (Dockerfiles the scenario does not write).
     pub(crate) context: &'a Path,
+    /// The LLB definition each build of the job wrote.
+    pub(crate) definitions: &'a Definitions,
 }
 
 /// Where a build's Dockerfile is read from.
@@ -74,7 +82,7 @@ impl CacheHook {
             report.caches.push(cache);
             now.insert(exported.reference, stored);
         }
-        self.conclude(ctx.dockerfiles, ctx.context, job, report, now);
+        self.conclude(ctx.dockerfiles, ctx.context, ctx.definitions, job, report, now);
     }
 
     /// With the job's exports read (`now`, by ref): witnesses, misses, and
@@ -83,6 +91,7 @@ impl CacheHook {
         &mut self,
         dockerfiles: &[PlannedFile],
         context: &Path,
+        definitions: &Definitions,
         job: &PlannedJob<'_>,
         report: &mut JobReport,
         now: HashMap<String, Stored>,
@@ -91,11 +100,47 @@ impl CacheHook {
         self.edits.insert(report.number, report.edits.iter().map(|e| e.file.clone()).collect());
         let files = Files { dockerfiles, context };
         report.misses = self.explain(&files, job, report, &now);
+        for miss in &mut report.misses {
+            self.add_llb(miss, report.number, builds_of(&report.commands), definitions);
+        }
         for build in builds(report) {
             self.last_job_of.insert(build.id.clone(), report.number);
             self.seen.extend(build.steps.iter().map(|s| (build.id.clone(), s.step.name())));
         }
         self.exports.extend(now);
+        for (id, definition) in definitions {
+            self.definitions.insert(id.clone(), (report.number, definition.clone()));
+        }
+    }
+
+    /// Names the changed operation of a changed-input miss from the LLB
+    /// definitions of the build's last run and this one, or says why not.
+    fn add_llb<'r>(
+        &self,
+        miss: &mut Explanation,
+        job: u32,
+        mut builds: impl Iterator<Item = &'r BuildReport>,
+        definitions: &Definitions,
+    ) {
+        let MissCause::ChangedInput { llb, .. } = &mut miss.cause else { return };
+        let step =
+            builds.find(|b| b.id == miss.build).and_then(|b| b.steps.iter().find(|s| s.step.name() == miss.step));
+        let finding = match (self.definitions.get(&miss.build), definitions.get(&miss.build), step) {
+            (_, None, _) => return,
+            (_, _, None) => return,
+            (None, _, _) => "no LLB diff: no earlier job recorded this build's definition".to_owned(),
+            (Some((earlier, Err(why))), _, _) => format!("no LLB diff: job {earlier}: {why}"),
+            (_, Some(Err(why)), _) => format!("no LLB diff: job {job}: {why}"),
+            (Some((_, Ok(before))), Some(Ok(after)), Some(step)) => match step.step.index {
+                Some(index) => {
+                    let at = StepAt { stage: step.step.stage.as_deref(), index };
+                    changed_operation(before, after, at).describe()
+                }
+                None => "no LLB diff: the step has no index in its stage".to_owned(),
+            },
+        };
+        miss.line = format!("{}; {finding}", miss.line);
+        *llb = Some(finding);
     }
 
     async fn read(
@@ -247,7 +292,11 @@ impl CacheHook {
 }
 
 fn builds(report: &JobReport) -> impl Iterator<Item = &BuildReport> {
-    report.commands.iter().filter_map(|c| c.build.as_ref()).filter(|b| b.parse_error.is_none())
+    builds_of(&report.commands)
+}
+
+fn builds_of(commands: &[super::result::CommandReport]) -> impl Iterator<Item = &BuildReport> {
+    commands.iter().filter_map(|c| c.build.as_ref()).filter(|b| b.parse_error.is_none())
 }
 
 /// The steps of build `id` as [`cover`] needs them.
@@ -393,7 +442,13 @@ mod tests {
                 may_fail: false,
                 duration_secs: 0.0,
                 log,
-                build: Some(BuildReport { id: "builder".into(), steps, parse_error: None, layers_note: None }),
+                build: Some(BuildReport {
+                    id: "builder".into(),
+                    steps,
+                    parse_error: None,
+                    layers_note: None,
+                    definition: None,
+                }),
             }],
             verdicts: Vec::new(),
             runs: Vec::new(),
@@ -429,7 +484,7 @@ mod tests {
                 error: None,
             });
             let now = HashMap::from([(reference.clone(), recorded_export(job))]);
-            hook.conclude(&plan.dockerfiles, Path::new("/nonexistent"), planned, &mut report, now);
+            hook.conclude(&plan.dockerfiles, Path::new("/nonexistent"), &Definitions::new(), planned, &mut report, now);
             reports.push(report);
         }
         let cook = |r: &JobReport| r.misses.iter().find(|m| m.step.contains("cargo chef cook")).cloned();
