@@ -83,10 +83,15 @@ fn the_why_line_follows_its_verdict_in_the_live_view() {
     let view = live_view(&report);
     let lines: Vec<&str> = view.lines().collect();
     let job3 = &report.jobs[2];
-    let verdict = job3.verdicts.iter().find(|v| matches!(v.status, Status::KnownBug { .. })).expect("job 3 reproduces the known bug");
+    let verdict = job3
+        .verdicts
+        .iter()
+        .find(|v| matches!(v.status, Status::KnownBug { .. }))
+        .expect("job 3 reproduces the known bug");
     let why = job3.why_line(verdict).expect("the recorded report explains cook's miss");
     assert!(why.starts_with("lost result: job 2 exported 14 records"), "{why}");
-    let at = lines.iter().position(|l| *l == format!("    why: {why}")).unwrap_or_else(|| panic!("no why-line:\n{view}"));
+    let at =
+        lines.iter().position(|l| *l == format!("    why: {why}")).unwrap_or_else(|| panic!("no why-line:\n{view}"));
     assert!(lines[at - 1].contains("known") && lines[at - 1].contains("cargo chef cook"), "{}\n{view}", lines[at - 1]);
     // Passing verdicts carry no why, even where the job has misses.
     assert_eq!(view.matches("    why: ").count(), 1, "{view}");

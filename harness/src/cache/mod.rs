@@ -8,7 +8,9 @@
 //! [`model`]), maps records to a job's Dockerfile steps through layer diff
 //! ids and the chain of inputs ([`coverage`]), and explains a miss where a
 //! hit was possible ([`explain`]): a result lost by an earlier export, a
-//! changed input, or a cache never imported. Everything past fetching is
+//! changed input, or a cache never imported. Where buildx wrote the
+//! build's LLB definition ([`llb`], from `--metadata-file`), [`llb_diff`]
+//! names the operation behind a changed input. Everything past fetching is
 //! pure and tested on configs recorded from real runs
 //! (`harness/tests/fixtures/cache/`).
 //!
