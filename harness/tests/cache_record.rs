@@ -165,7 +165,8 @@ async fn record(version: &str, mode: Mode, containerd: bool, jobs: u32) {
 
         let refs: Vec<(&str, String)> = match mode {
             Mode::Inline => ["chef", "planner", "builder"].iter().map(|t| (*t, format!("{image}:{t}"))).collect(),
-            Mode::RegistryMax => vec![("cache", format!("{image}:cache")), ("builder", builder_ref.clone())],
+            // The builder image carries no inline cache here: only the export.
+            Mode::RegistryMax => vec![("cache", format!("{image}:cache"))],
         };
         for (target, reference) in &refs {
             let fetched = client.fetch(reference).await.unwrap_or_else(|e| panic!("[{set}] job {job}: {e:#}"));

@@ -264,7 +264,8 @@ fn compare(before: &BuildDefinition, after: &BuildDefinition, old: &LlbOp, new: 
             })
         }
         (OpKind::Local { name, attrs: a }, OpKind::Local { attrs: b, .. }) => {
-            (a != b).then(|| OpChange::LocalSource { name: name.clone(), what: map_diff(a, b) })
+            let (a, b) = (lasting(a), lasting(b));
+            (a != b).then(|| OpChange::LocalSource { name: name.clone(), what: map_diff(&a, &b) })
         }
         (OpKind::Exec { env: ea, .. }, OpKind::Exec { env: eb, .. }) if old.kind != new.kind => {
             Some(exec_change(before, after, old, new, ea, eb))
@@ -318,6 +319,16 @@ fn exec_change(
         "its options".to_owned()
     };
     OpChange::Instruction { before: label(before, old), after: label(after, new), what }
+}
+
+/// A local source's attributes without those that name the client's
+/// session, which change every build without changing what it reads.
+fn lasting(attrs: &std::collections::BTreeMap<String, String>) -> std::collections::BTreeMap<String, String> {
+    attrs
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "local.session" | "local.unique"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 fn env_diff(a: &[String], b: &[String]) -> Vec<String> {

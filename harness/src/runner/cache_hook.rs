@@ -409,7 +409,11 @@ mod tests {
     /// Job `job`'s builder export recorded on 26.1.5, covered with the
     /// steps that job saw.
     fn recorded_export(job: u32) -> Stored {
-        let dir = fixtures().join(format!("cache/inline-26.1.5-classic/job-{job}"));
+        recorded_export_in("inline-26.1.5-classic", job)
+    }
+
+    fn recorded_export_in(set: &str, job: u32) -> Stored {
+        let dir = fixtures().join(format!("cache/{set}/job-{job}"));
         let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
         let documents: CacheDocuments = serde_json::from_str(&read("builder.json")).unwrap();
         let (config, _) = decode_documents(&documents).unwrap();
@@ -426,7 +430,10 @@ mod tests {
 
     /// Job `job`'s report: the recorded 26.1.5 builder log, observed.
     fn job_report(job: u32) -> JobReport {
-        let log = fixtures().join(format!("logs/docker26.1-inline-job{job}-builder.log"));
+        job_report_from(fixtures().join(format!("logs/docker26.1-inline-job{job}-builder.log")), job)
+    }
+
+    fn job_report_from(log: PathBuf, job: u32) -> JobReport {
         let build = crate::progress::parse_path(&log).unwrap().pop().unwrap();
         let steps = build.steps.into_iter().map(|s| observe(s, Witnesses::default(), job)).collect();
         JobReport {
@@ -513,6 +520,69 @@ mod tests {
         };
         assert!(!step(&reports[1]).has_layer && step(&reports[2]).has_layer);
         assert_eq!(step(&reports[1]).key, step(&reports[2]).key);
+    }
+
+    /// The seed's jobs on `engine` from the recorded set `set`, with each
+    /// job's builder definition (or the reason it has none): the reports.
+    fn run_recorded(
+        set: &str,
+        engine: &str,
+        definition: impl Fn(u32) -> Result<BuildDefinition, String>,
+    ) -> Vec<JobReport> {
+        let catalogue = Catalogue::load_default().unwrap();
+        let scenario = load_scenario(&workspace_root().join("scenarios/ci-inline-cache"), &catalogue).unwrap();
+        let images = catalogue.resolve(engine, ResolvedMode::Local).unwrap();
+        let plan = Plan::build(&scenario, catalogue.engine(engine).unwrap(), RunValues::offline(&images), Some(3));
+        let reference = format!("{}/ci-inline-cache/{engine}:builder", plan.values.registry);
+        let mut hook = CacheHook::default();
+        let mut reports = Vec::new();
+        for (job, planned) in (1..=3).zip(&plan.jobs) {
+            let mut report = job_report_from(fixtures().join(format!("cache/{set}/job-{job}/pipeline.log")), job);
+            let now = HashMap::from([(reference.clone(), recorded_export_in(set, job))]);
+            let definitions = Definitions::from([("builder".to_owned(), definition(job))]);
+            hook.conclude(&plan.dockerfiles, Path::new("/nonexistent"), &definitions, planned, &mut report, now);
+            reports.push(report);
+        }
+        reports
+    }
+
+    fn build_miss(report: &JobReport) -> (Explanation, Option<String>) {
+        let miss = report.misses.iter().find(|m| m.step.contains("RUN cargo build")).expect("the build ran").clone();
+        let MissCause::ChangedInput { llb, .. } = &miss.cause else { panic!("{miss:#?}") };
+        let llb = llb.clone();
+        (miss, llb)
+    }
+
+    /// 28.5.2 with the containerd store, recorded with buildx's metadata:
+    /// the final build's miss is the edited source, and the LLB diff agrees
+    /// that no operation changed (only a file's content did).
+    #[test]
+    fn the_llb_diff_is_added_to_a_changed_input() {
+        let set = "inline-28.5.2-containerd";
+        let reports = run_recorded(set, "28.5.2", |job| {
+            let path = fixtures().join(format!("cache/{set}/job-{job}/builder.metadata.json"));
+            crate::cache::decode_metadata(&std::fs::read_to_string(path).unwrap()).map_err(|e| e.to_string())
+        });
+        assert!(reports[1].misses.iter().all(|m| !m.step.contains("cargo chef cook")), "no cook miss on this store");
+        for report in &reports[1..] {
+            let (miss, llb) = build_miss(report);
+            let llb = llb.expect("an LLB clause");
+            assert!(llb.starts_with("LLB diff: no operation up to the step changed"), "{llb}");
+            assert!(miss.line.ends_with(&llb), "{}", miss.line);
+            assert!(miss.line.contains("changed paths: src/main.rs"), "{}", miss.line);
+        }
+    }
+
+    /// Where the engine wrote no definition, the reason is in the why-line.
+    #[test]
+    fn no_definition_is_said_with_its_reason() {
+        let text =
+            std::fs::read_to_string(fixtures().join("llb/probe-26.1.5-containerd/build-1.metadata.json")).unwrap();
+        let reason = crate::cache::decode_metadata(&text).unwrap_err().to_string();
+        let reports = run_recorded("inline-28.5.2-containerd", "28.5.2", |_| Err(reason.clone()));
+        let (miss, llb) = build_miss(&reports[1]);
+        assert_eq!(llb.as_deref(), Some(format!("no LLB diff: job 1: {reason}").as_str()));
+        assert!(miss.line.contains("buildx 0.13 writes none"), "{}", miss.line);
     }
 
     #[test]
