@@ -46,6 +46,7 @@ fn outcome(build: &RecordedBuild, step: &str) -> String {
 #[case::inline_26_1("inline-26.1.5-classic", "builder")]
 #[case::inline_28_5("inline-28.5.2-classic", "builder")]
 #[case::inline_28_5_containerd("inline-28.5.2-containerd", "builder")]
+#[case::registry_max_28_5_containerd("registry-max-28.5.2-containerd", "cache")]
 fn every_recorded_export_decodes_and_covers_the_builder_steps(#[case] set: &str, #[case] target: &str) {
     for (job, config, cache, build) in jobs(set, target) {
         assert!(!config.records.is_empty(), "{set} job {job}: no records");
@@ -178,6 +179,9 @@ fn figure(records: usize, with_layers: usize, has_layer: bool, outcome: &str) ->
 #[rstest]
 #[case::inline("inline-28.5.2-containerd", "builder", CacheSource::Inline,
     vec![figure(11, 6, true, "executed"), figure(14, 6, true, "cached"), figure(17, 6, true, "cached"), figure(20, 6, true, "cached")])]
+// Reused from the registry cache: progress prints DONE, the runner `remote`.
+#[case::registry_max("registry-max-28.5.2-containerd", "cache", CacheSource::Registry,
+    vec![figure(11, 7, true, "executed"), figure(14, 7, true, "remote"), figure(17, 7, true, "remote"), figure(20, 7, true, "remote")])]
 fn the_containerd_store_keeps_cooks_layer_in_every_export(
     #[case] set: &str,
     #[case] target: &str,
@@ -198,6 +202,7 @@ fn the_containerd_store_keeps_cooks_layer_in_every_export(
 #[case::inline_26_1("inline-26.1.5-classic", "builder")]
 #[case::inline_28_5("inline-28.5.2-classic", "builder")]
 #[case::inline_28_5_containerd("inline-28.5.2-containerd", "builder")]
+#[case::registry_max_28_5_containerd("registry-max-28.5.2-containerd", "cache")]
 fn the_build_miss_is_the_edited_source_on_every_recorded_set(#[case] set: &str, #[case] target: &str) {
     let jobs = jobs(set, target);
     let exports: Vec<JobExport<'_>> = jobs
@@ -243,6 +248,7 @@ fn the_build_miss_is_the_edited_source_on_every_recorded_set(#[case] set: &str, 
 /// the LLB does not carry (the cache keys do).
 #[rstest]
 #[case::inline_28_5_containerd("inline-28.5.2-containerd")]
+#[case::registry_max_28_5_containerd("registry-max-28.5.2-containerd")]
 fn recorded_definitions_agree_up_to_every_builder_step(#[case] set: &str) {
     let definitions: Vec<_> =
         recorded_jobs(set).into_iter().map(|job| recorded_definition(set, job, "builder")).collect();
