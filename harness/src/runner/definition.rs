@@ -55,7 +55,8 @@ pub(crate) fn plan(script: &str, versions: &EngineVersions, name: &str) -> Plann
         );
     };
     Planned {
-        script: format!("mkdir -p {METADATA_DIR} && {with_flag}"),
+        // A file left by an earlier build must not pass for this one's.
+        script: format!("mkdir -p {METADATA_DIR} && rm -f {path} && {with_flag}"),
         env: vec![("BUILDX_METADATA_PROVENANCE".into(), "max".into())],
         path: Ok(path),
     }
@@ -119,8 +120,8 @@ mod tests {
             plan("DOCKER_BUILDKIT=1 docker build --progress=plain --target b .", &versions(Some("0.29.1")), "c3");
         assert_eq!(
             planned.script,
-            "mkdir -p /harness/metadata && DOCKER_BUILDKIT=1 docker build --metadata-file /harness/metadata/c3.json \
-             --progress=plain --target b ."
+            "mkdir -p /harness/metadata && rm -f /harness/metadata/c3.json && DOCKER_BUILDKIT=1 docker build \
+             --metadata-file /harness/metadata/c3.json --progress=plain --target b ."
         );
         assert_eq!(planned.path.as_deref(), Ok("/harness/metadata/c3.json"));
         assert_eq!(planned.env, [("BUILDX_METADATA_PROVENANCE".to_owned(), "max".to_owned())]);

@@ -235,7 +235,9 @@ impl<'a> JobRunner<'a> {
             daemon.write_password(&password.0).await?;
         }
         // A build also writes its metadata (the LLB definition) where buildx can.
-        let name = log.file_stem().map_or_else(|| "build".into(), |s| s.to_string_lossy().into_owned());
+        // One name per job and command: a warm daemon keeps earlier files.
+        let stem = log.file_stem().map_or_else(|| "build".into(), |s| s.to_string_lossy().into_owned());
+        let name = format!("job-{job}-{stem}");
         let metadata = rendered.build_id.as_ref().map(|_| definition::plan(&rendered.script, daemon.versions(), &name));
         let (line, env) =
             metadata.as_ref().map_or((rendered.script.as_str(), &[][..]), |m| (m.script.as_str(), &m.env[..]));
