@@ -28,8 +28,9 @@ pub enum LlbError {
     #[error("the metadata file is not JSON: {0}")]
     NotJson(String),
     #[error(
-        "the metadata file holds no `{PROVENANCE_KEY}` (buildx writes it from 0.14 on, with \
-         BUILDX_METADATA_PROVENANCE=max; buildx 0.13 writes none on either image store)"
+        "the metadata file holds no `{PROVENANCE_KEY}`: this buildx writes no build definition there \
+         (measured: buildx 0.13.1 writes none on either image store, 0.29.1 writes it with \
+         BUILDX_METADATA_PROVENANCE=max)"
     )]
     NoProvenance,
     #[error(

@@ -582,7 +582,7 @@ mod tests {
         let reports = run_recorded("inline-28.5.2-containerd", "28.5.2", |_| Err(reason.clone()));
         let (miss, llb) = build_miss(&reports[1]);
         assert_eq!(llb.as_deref(), Some(format!("no LLB diff: job 1: {reason}").as_str()));
-        assert!(miss.line.contains("buildx 0.13 writes none"), "{}", miss.line);
+        assert!(miss.line.contains("buildx 0.13.1 writes none"), "{}", miss.line);
     }
 
     #[test]
