@@ -177,8 +177,8 @@ fn ancestors_roots_first(def: &BuildDefinition, own: &[String]) -> Vec<String> {
 /// same position in the list.
 struct Counterparts<'a> {
     before: &'a BuildDefinition,
-    by_place: HashMap<(u32, usize, &'static str), &'a LlbOp>,
-    places: HashMap<String, (u32, usize, &'static str)>,
+    by_place: HashMap<Place, &'a LlbOp>,
+    places: HashMap<String, Place>,
 }
 
 impl<'a> Counterparts<'a> {
@@ -206,10 +206,13 @@ impl<'a> Counterparts<'a> {
     }
 }
 
-/// (stage's first line rank, step rank, kind) of every located operation:
-/// the place of a step in the file's structure, stable across edits that
-/// move lines.
-fn places(def: &BuildDefinition) -> Vec<((u32, usize, &'static str), String)> {
+/// Where a located operation sits in the file's structure: (stage, step
+/// rank in it, kind, n-th of that kind on the line), stable across edits
+/// that only move lines.
+type Place = (u32, usize, &'static str, usize);
+
+/// The place of every located operation.
+fn places(def: &BuildDefinition) -> Vec<(Place, String)> {
     let starts: BTreeSet<u32> = def.ops.iter().filter_map(|o| o.lines).map(|(s, _)| s).collect();
     let froms: Vec<u32> = def
         .dockerfile
@@ -233,9 +236,7 @@ fn places(def: &BuildDefinition) -> Vec<((u32, usize, &'static str), String)> {
         // Several operations of one kind on one line: by their order.
         let nth = seen.entry(key).or_default();
         *nth += 1;
-        if *nth == 1 {
-            out.push((key, op.id.clone()));
-        }
+        out.push(((key.0, key.1, key.2, *nth), op.id.clone()));
     }
     out
 }
@@ -435,6 +436,28 @@ mod tests {
             // The steps before the rewritten one are unchanged.
             assert_eq!(changed_operation(&b[3], &b[4], at("final", 1)), LlbFinding::Same, "{set}");
         }
+    }
+
+    /// A recorded definition with its context source edited: other paths
+    /// are a change, a new session id is not.
+    #[test]
+    fn a_local_source_reading_other_paths_is_named_and_its_session_is_not() {
+        let before = build("probe-28.5.2-containerd", 1);
+        let edited = |key: &str, value: &str| {
+            let mut after = before.clone();
+            let local = after.ops.iter_mut().find(|o| matches!(o.kind, OpKind::Local { .. })).unwrap();
+            let OpKind::Local { attrs, .. } = &mut local.kind else { unreachable!() };
+            attrs.insert(key.into(), value.into());
+            after
+        };
+        assert_eq!(changed_operation(&before, &edited("local.session", "s2"), at("final", 1)), LlbFinding::Same);
+        let after = edited("local.followpaths", "[\"a\",\"b\"]");
+        let found = changed_operation(&before, &after, at("final", 1));
+        let LlbFinding::Changed { change: OpChange::LocalSource { name, what } } = &found else { panic!("{found:?}") };
+        assert_eq!(name, "context");
+        assert_eq!(what, "local.followpaths: [\"a\"] → [\"a\",\"b\"]");
+        // The base stage does not read the context.
+        assert_eq!(changed_operation(&before, &after, at("base", 2)), LlbFinding::Same);
     }
 
     #[test]
