@@ -65,6 +65,18 @@ async fn registry_max_28_5_containerd_records_per_job() {
     record("28.5.2", Mode::RegistryMax, true, 4).await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "about 4 min; records fixtures with HARNESS_RECORD_CACHE=1"]
+async fn registry_max_26_1_containerd_records_per_job() {
+    record("26.1.5", Mode::RegistryMax, true, 4).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "about 5 min; records fixtures with HARNESS_RECORD_CACHE=1"]
+async fn inline_28_5_containerd_records_per_job() {
+    record("28.5.2", Mode::Inline, true, 4).await;
+}
+
 fn set_name(version: &str, mode: Mode, containerd: bool) -> String {
     let store = if containerd { "containerd" } else { "classic" };
     match mode {
@@ -127,11 +139,34 @@ async fn record(version: &str, mode: Mode, containerd: bool, jobs: u32) {
             })
             .collect();
         let versions = daemon.versions().clone();
+        let metadata = metadata_files(&daemon, mode).await;
         daemon.stop().await.unwrap();
+        if recording {
+            let recorded = RecordedBuild {
+                engine: versions.engine.clone(),
+                buildkit: versions.buildkit.clone(),
+                containerd_store: versions.containerd_store,
+                job,
+                steps: steps.clone(),
+            };
+            write_json(&cache_support::job_dir(&set, job).join("builder.steps.json"), &recorded);
+            for (target, text) in &metadata {
+                let value: serde_json::Value = serde_json::from_str(text)
+                    .unwrap_or_else(|e| panic!("[{set}] job {job}: {target}'s metadata file is not JSON: {e}"));
+                write_json(&cache_support::job_dir(&set, job).join(format!("{target}.metadata.json")), &value);
+            }
+        }
+        let with_provenance: Vec<&str> =
+            metadata.iter().filter(|(_, t)| t.contains("buildx.build.provenance")).map(|(t, _)| *t).collect();
+        eprintln!(
+            "[{set}] job {job}: metadata files {:?}, with provenance {with_provenance:?}",
+            metadata.iter().map(|(t, _)| *t).collect::<Vec<_>>()
+        );
 
         let refs: Vec<(&str, String)> = match mode {
             Mode::Inline => ["chef", "planner", "builder"].iter().map(|t| (*t, format!("{image}:{t}"))).collect(),
-            Mode::RegistryMax => vec![("cache", format!("{image}:cache")), ("builder", builder_ref.clone())],
+            // The builder image carries no inline cache here: only the export.
+            Mode::RegistryMax => vec![("cache", format!("{image}:cache"))],
         };
         for (target, reference) in &refs {
             let fetched = client.fetch(reference).await.unwrap_or_else(|e| panic!("[{set}] job {job}: {e:#}"));
@@ -159,16 +194,6 @@ async fn record(version: &str, mode: Mode, containerd: bool, jobs: u32) {
                 cook.push((job, outcome, counts));
             }
         }
-        if recording {
-            let recorded = RecordedBuild {
-                engine: versions.engine.clone(),
-                buildkit: versions.buildkit.clone(),
-                containerd_store: versions.containerd_store,
-                job,
-                steps,
-            };
-            write_json(&cache_support::job_dir(&set, job).join("builder.steps.json"), &recorded);
-        }
     }
     stop(registry, &label).await;
     eprintln!("[{set}] cook per job (outcome, (records, with layers, cook has layer)): {cook:?}");
@@ -182,6 +207,23 @@ async fn stop(registry: Registry, label: &RunLabel) {
     assert!(left.is_empty(), "{left:?}");
 }
 
+/// The build metadata files the job's builds wrote (`--metadata-file`,
+/// only where the CLI builds with buildx), by target.
+async fn metadata_files(daemon: &Daemon, mode: Mode) -> Vec<(&'static str, String)> {
+    let targets: &[&'static str] = match mode {
+        Mode::Inline => &["chef", "planner", "builder"],
+        Mode::RegistryMax => &["builder"],
+    };
+    let mut out = Vec::new();
+    for target in targets {
+        let read = daemon.capture(&format!("cat /tmp/meta-{target}.json"), Duration::from_secs(60)).await.unwrap();
+        if read.success() && !read.stdout.trim().is_empty() {
+            out.push((*target, read.stdout));
+        }
+    }
+    out
+}
+
 /// The seed's commands (`scenarios/ci-inline-cache/scenario.toml`), or the
 /// registry-cache variant's (`scenarios/ci-registry-cache-max`).
 fn script(mode: Mode) -> String {
@@ -189,13 +231,15 @@ fn script(mode: Mode) -> String {
         Mode::Inline => "set -e; cd /ctx
 for t in chef planner builder; do docker pull \"$IMAGE:$t\" || true; done
 for t in chef planner builder; do
-  DOCKER_BUILDKIT=1 docker build --progress=plain --target $t --cache-from \"$IMAGE:$t\" \
-    --tag \"$IMAGE:$t\" --build-arg BUILDKIT_INLINE_CACHE=1 .
+  meta=; docker buildx version >/dev/null 2>&1 && meta=\"--metadata-file /tmp/meta-$t.json\"
+  DOCKER_BUILDKIT=1 BUILDX_METADATA_PROVENANCE=max docker build --progress=plain --target $t \
+    --cache-from \"$IMAGE:$t\" --tag \"$IMAGE:$t\" --build-arg BUILDKIT_INLINE_CACHE=1 $meta .
 done
 for t in chef planner builder; do docker push \"$IMAGE:$t\"; done"
             .into(),
         Mode::RegistryMax => "set -e; cd /ctx
-docker buildx build --progress=plain --target builder --tag \"$IMAGE:builder\" \
+BUILDX_METADATA_PROVENANCE=max docker buildx build --progress=plain --target builder --tag \"$IMAGE:builder\" \
+  --metadata-file /tmp/meta-builder.json \
   --cache-from type=registry,ref=\"$IMAGE:cache\" --cache-to type=registry,ref=\"$IMAGE:cache\",mode=max .
 docker push \"$IMAGE:builder\""
             .into(),

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use harness::report::Terminal;
 use harness::runner::{replay, CellKey, Envelope, Reporter, RunReport};
+use harness::scenario::Status;
 
 /// A writer the test can read back after the terminal is done with it.
 #[derive(Clone, Default)]
@@ -108,4 +109,26 @@ fn side_by_side_cells_prefix_every_line_with_their_cell() {
     let unprefixed: Vec<&str> =
         view.lines().filter(|l| !l.is_empty() && !keys.iter().any(|k| l.starts_with(&format!("[{k}] ")))).collect();
     assert!(unprefixed.is_empty(), "lines without their cell: {unprefixed:#?}");
+}
+
+/// The why-line the grid prints under a known-bug hit or an unexpected
+/// miss is printed live too, under the verdict, as the job is judged.
+#[test]
+fn the_why_line_follows_its_verdict_in_the_live_view() {
+    let report = load("ci-inline-cache-26.1.5.json");
+    let view = live_view(&report);
+    let lines: Vec<&str> = view.lines().collect();
+    let job3 = &report.jobs[2];
+    let verdict = job3
+        .verdicts
+        .iter()
+        .find(|v| matches!(v.status, Status::KnownBug { .. }))
+        .expect("job 3 reproduces the known bug");
+    let why = job3.why_line(verdict).expect("the recorded report explains cook's miss");
+    assert!(why.starts_with("lost result: job 2 exported 14 records"), "{why}");
+    let at =
+        lines.iter().position(|l| *l == format!("    why: {why}")).unwrap_or_else(|| panic!("no why-line:\n{view}"));
+    assert!(lines[at - 1].contains("known") && lines[at - 1].contains("cargo chef cook"), "{}\n{view}", lines[at - 1]);
+    // Passing verdicts carry no why, even where the job has misses.
+    assert_eq!(view.matches("    why: ").count(), 1, "{view}");
 }

@@ -26,8 +26,13 @@ fn assert_valid(validator: &jsonschema::Validator, value: &Value, what: &str) {
 #[test]
 fn recorded_reports_match_the_schema() {
     let validator = validator();
-    for name in ["cache-mount-copy-26.1.5.json", "ci-cache-from-all-stages-26.1.5.json", "ci-inline-cache-26.1.5.json"]
-    {
+    for name in [
+        "cache-mount-copy-26.1.5.json",
+        "ci-cache-from-all-stages-26.1.5.json",
+        "ci-inline-cache-26.1.5.json",
+        // With each build's LLB definition and the LLB clause of its misses.
+        "local-source-edit-28.5.2.json",
+    ] {
         let path = fixtures().join("reports").join(name);
         let value: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_valid(&validator, &value, name);

@@ -136,7 +136,7 @@ fn root_cause(view: &StepsView<'_>, at: &ObservedStep, missed: &ObservedStep, vi
             } else {
                 format!("the files `{}` copies", at.step.name())
             };
-            MissCause::ChangedInput { first_change: what, changed_paths: read, via }
+            MissCause::ChangedInput { first_change: what, changed_paths: read, via, llb: None }
         }
         "FROM" => changed(via, "the base image".into()),
         _ if std::ptr::eq(at, missed) => unchanged_parents(at, missed),
@@ -145,7 +145,7 @@ fn root_cause(view: &StepsView<'_>, at: &ObservedStep, missed: &ObservedStep, vi
 }
 
 fn changed(via: Vec<String>, first_change: String) -> MissCause {
-    MissCause::ChangedInput { first_change, changed_paths: Vec::new(), via }
+    MissCause::ChangedInput { first_change, changed_paths: Vec::new(), via, llb: None }
 }
 
 /// Nothing up the chain changed: the key can only differ by what the log
@@ -246,6 +246,7 @@ mod tests {
                 first_change: "the files `[planner 1/2] COPY . .` copies".into(),
                 changed_paths: vec!["Cargo.toml".into()],
                 via: vec!["[builder 1/4] COPY --from=planner /app/recipe.json recipe.json".into()],
+                llb: None,
             }
         );
     }
@@ -260,7 +261,7 @@ mod tests {
         let bases = bases();
         let view = StepsView { steps: &steps, stage_bases: &bases, changed_paths: &changed };
         let cause = explain_by_steps(&view, "[builder 4/4] RUN cargo build --release --bin hello-world");
-        let MissCause::ChangedInput { first_change, changed_paths, via } = cause else { panic!("{cause:?}") };
+        let MissCause::ChangedInput { first_change, changed_paths, via, .. } = cause else { panic!("{cause:?}") };
         assert_eq!(first_change, "the files `[builder 3/4] COPY . .` copies");
         assert_eq!(changed_paths, ["src/main.rs", "docs/x.md"]);
         assert!(via.is_empty(), "{via:?}");

@@ -59,6 +59,10 @@ pub enum MissCause {
         /// (a `COPY --from` leads into its source stage).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         via: Vec<String>,
+        /// The changed operation from the LLB definitions of the two jobs'
+        /// builds ([`super::llb_diff`]), or why there is no such diff.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        llb: Option<String>,
     },
     /// Nothing to import, or the import could not have worked.
     NeverImported { why: String },
@@ -146,6 +150,7 @@ pub fn explain_step(previous: &JobExport<'_>, current: &JobExport<'_>, step: &st
             first_change: "the step itself (its instruction, a build argument or its environment)".into(),
             changed_paths: Vec::new(),
             via: Vec::new(),
+            llb: None,
         };
     }
     let path = matcher.first_change(record);
@@ -164,11 +169,13 @@ pub fn explain_step(previous: &JobExport<'_>, current: &JobExport<'_>, step: &st
             first_change: format!("the files `{reader}` copies (checksum {})", short(&now.records[first].digest)),
             changed_paths: copied_paths(instruction_of(&reader), &current.changed_paths),
             via: via.into_iter().filter(|s| *s != reader).collect(),
+            llb: None,
         },
         _ => MissCause::ChangedInput {
             first_change: name_record(now, now_cover, first, record),
             changed_paths: current.changed_paths.clone(),
             via,
+            llb: None,
         },
     }
 }
@@ -291,7 +298,7 @@ pub fn describe(step: &str, cause: &MissCause) -> String {
             if *key_present { "there without its layer" } else { "not there, though its parents are" },
             links.join(", ")
         ),
-        MissCause::ChangedInput { first_change, changed_paths, via } => {
+        MissCause::ChangedInput { first_change, changed_paths, via, llb } => {
             let mut line = format!(
                 "changed input: the key of `{instruction}` differs from the earlier job's; first change: {first_change}"
             );
@@ -303,6 +310,9 @@ pub fn describe(step: &str, cause: &MissCause) -> String {
             }
             if !changed_paths.is_empty() {
                 line.push_str(&format!("; changed paths: {}", changed_paths.join(", ")));
+            }
+            if let Some(llb) = llb {
+                line.push_str(&format!("; {llb}"));
             }
             line
         }

@@ -8,7 +8,9 @@
 //! [`model`]), maps records to a job's Dockerfile steps through layer diff
 //! ids and the chain of inputs ([`coverage`]), and explains a miss where a
 //! hit was possible ([`explain`]): a result lost by an earlier export, a
-//! changed input, or a cache never imported. Everything past fetching is
+//! changed input, or a cache never imported. Where buildx wrote the
+//! build's LLB definition ([`llb`], from `--metadata-file`), [`llb_diff`]
+//! names the operation behind a changed input. Everything past fetching is
 //! pure and tested on configs recorded from real runs
 //! (`harness/tests/fixtures/cache/`).
 //!
@@ -24,6 +26,8 @@ pub mod decode;
 pub mod explain;
 pub mod fetch;
 pub mod http;
+pub mod llb;
+pub mod llb_diff;
 pub mod model;
 pub mod reference;
 
@@ -37,5 +41,7 @@ pub use fetch::{
     decode_documents, layer_names, CacheDocuments, FetchError, FetchOptions, FetchedCache, RegistryClient,
 };
 pub use http::TlsOptions;
+pub use llb::{decode_metadata, decode_provenance, BuildDefinition, LlbError, LlbOp, OpKind};
+pub use llb_diff::{changed_operation, LlbFinding, OpChange, StepAt};
 pub use model::{CacheConfig, CacheInput, CacheLayer, CacheRecord, CacheSource};
 pub use reference::Reference;

@@ -229,14 +229,7 @@ fn verdict_finding(job: &JobReport, verdict: &Verdict) -> Option<Finding> {
 /// The cause the cache hook found for a verdict's step, shown under an
 /// unexpected miss and a known-bug hit (an expected miss needs no why).
 pub(crate) fn why_line<'a>(job: &'a JobReport, verdict: &Verdict) -> Option<&'a str> {
-    let relevant = match verdict.status {
-        Status::Fail => verdict.observed == Some(crate::progress::Outcome::Executed),
-        Status::KnownBug { .. } => true,
-        _ => false,
-    };
-    let step = verdict.matched.as_deref().filter(|_| relevant)?;
-    let found = job.misses.iter().find(|m| m.step == step && (m.build.is_empty() || m.build == verdict.build))?;
-    Some(found.line.as_str())
+    job.why_line(verdict)
 }
 
 /// The step a verdict matched, with the log of the command that built it.

@@ -181,8 +181,12 @@ impl Terminal {
                     command.log.display()
                 ))
             }
-            EventKind::ExpectationChecked { verdict, .. } if verdict.status != Status::Pass => {
-                self.line(&format!("  {}", explain(verdict)))
+            EventKind::ExpectationChecked { verdict, why, .. } if verdict.status != Status::Pass => {
+                self.line(&format!("  {}", explain(verdict)))?;
+                match why {
+                    Some(why) => self.line(&format!("    why: {why}")),
+                    None => Ok(()),
+                }
             }
             EventKind::RunChecked { job, verdict } => {
                 self.advance(None);

@@ -18,8 +18,9 @@ use super::error::chain;
 use super::plan::{PlannedFile, PlannedJob};
 use super::result::{BuildReport, CacheReport, JobReport};
 use crate::cache::{
-    cover, describe, explain_by_steps, explain_step, CacheConfig, CacheSource, Explanation, FetchOptions, JobCache,
-    JobExport, MissCause, RegistryAuth, RegistryClient, StepLayer, StepsView,
+    changed_operation, cover, describe, explain_by_steps, explain_step, BuildDefinition, CacheConfig, CacheSource,
+    Explanation, FetchOptions, JobCache, JobExport, MissCause, RegistryAuth, RegistryClient, StepAt, StepLayer,
+    StepsView,
 };
 use crate::engine::Registry;
 use crate::evidence::{witness_cache, CacheWitness, ObservedStep};
@@ -44,7 +45,12 @@ pub(crate) struct CacheHook {
     last_job_of: HashMap<String, u32>,
     /// Context paths edited by each job.
     edits: BTreeMap<u32, Vec<String>>,
+    /// Each build's last LLB definition, with its job (or why none).
+    definitions: HashMap<String, (u32, Result<BuildDefinition, String>)>,
 }
+
+/// A job's LLB definitions by build id, or why each has none.
+pub(crate) type Definitions = HashMap<String, Result<BuildDefinition, String>>;
 
 /// Where the hook reads the job's Dockerfiles from.
 pub(crate) struct HookContext<'a> {
@@ -53,6 +59,8 @@ pub(crate) struct HookContext<'a> {
     pub(crate) dockerfiles: &'a [PlannedFile],
     /// The build context (Dockerfiles the scenario does not write).
     pub(crate) context: &'a Path,
+    /// The LLB definition each build of the job wrote.
+    pub(crate) definitions: &'a Definitions,
 }
 
 /// Where a build's Dockerfile is read from.
@@ -74,7 +82,7 @@ impl CacheHook {
             report.caches.push(cache);
             now.insert(exported.reference, stored);
         }
-        self.conclude(ctx.dockerfiles, ctx.context, job, report, now);
+        self.conclude(ctx.dockerfiles, ctx.context, ctx.definitions, job, report, now);
     }
 
     /// With the job's exports read (`now`, by ref): witnesses, misses, and
@@ -83,6 +91,7 @@ impl CacheHook {
         &mut self,
         dockerfiles: &[PlannedFile],
         context: &Path,
+        definitions: &Definitions,
         job: &PlannedJob<'_>,
         report: &mut JobReport,
         now: HashMap<String, Stored>,
@@ -91,11 +100,47 @@ impl CacheHook {
         self.edits.insert(report.number, report.edits.iter().map(|e| e.file.clone()).collect());
         let files = Files { dockerfiles, context };
         report.misses = self.explain(&files, job, report, &now);
+        for miss in &mut report.misses {
+            self.add_llb(miss, report.number, builds_of(&report.commands), definitions);
+        }
         for build in builds(report) {
             self.last_job_of.insert(build.id.clone(), report.number);
             self.seen.extend(build.steps.iter().map(|s| (build.id.clone(), s.step.name())));
         }
         self.exports.extend(now);
+        for (id, definition) in definitions {
+            self.definitions.insert(id.clone(), (report.number, definition.clone()));
+        }
+    }
+
+    /// Names the changed operation of a changed-input miss from the LLB
+    /// definitions of the build's last run and this one, or says why not.
+    fn add_llb<'r>(
+        &self,
+        miss: &mut Explanation,
+        job: u32,
+        mut builds: impl Iterator<Item = &'r BuildReport>,
+        definitions: &Definitions,
+    ) {
+        let MissCause::ChangedInput { llb, .. } = &mut miss.cause else { return };
+        let step =
+            builds.find(|b| b.id == miss.build).and_then(|b| b.steps.iter().find(|s| s.step.name() == miss.step));
+        let finding = match (self.definitions.get(&miss.build), definitions.get(&miss.build), step) {
+            (_, None, _) => return,
+            (_, _, None) => return,
+            (None, _, _) => "no LLB diff: no earlier job recorded this build's definition".to_owned(),
+            (Some((earlier, Err(why))), _, _) => format!("no LLB diff: job {earlier}: {why}"),
+            (_, Some(Err(why)), _) => format!("no LLB diff: job {job}: {why}"),
+            (Some((_, Ok(before))), Some(Ok(after)), Some(step)) => match step.step.index {
+                Some(index) => {
+                    let at = StepAt { stage: step.step.stage.as_deref(), index };
+                    changed_operation(before, after, at).describe()
+                }
+                None => "no LLB diff: the step has no index in its stage".to_owned(),
+            },
+        };
+        miss.line = format!("{}; {finding}", miss.line);
+        *llb = Some(finding);
     }
 
     async fn read(
@@ -247,7 +292,11 @@ impl CacheHook {
 }
 
 fn builds(report: &JobReport) -> impl Iterator<Item = &BuildReport> {
-    report.commands.iter().filter_map(|c| c.build.as_ref()).filter(|b| b.parse_error.is_none())
+    builds_of(&report.commands)
+}
+
+fn builds_of(commands: &[super::result::CommandReport]) -> impl Iterator<Item = &BuildReport> {
+    commands.iter().filter_map(|c| c.build.as_ref()).filter(|b| b.parse_error.is_none())
 }
 
 /// The steps of build `id` as [`cover`] needs them.
@@ -360,7 +409,11 @@ mod tests {
     /// Job `job`'s builder export recorded on 26.1.5, covered with the
     /// steps that job saw.
     fn recorded_export(job: u32) -> Stored {
-        let dir = fixtures().join(format!("cache/inline-26.1.5-classic/job-{job}"));
+        recorded_export_in("inline-26.1.5-classic", job)
+    }
+
+    fn recorded_export_in(set: &str, job: u32) -> Stored {
+        let dir = fixtures().join(format!("cache/{set}/job-{job}"));
         let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
         let documents: CacheDocuments = serde_json::from_str(&read("builder.json")).unwrap();
         let (config, _) = decode_documents(&documents).unwrap();
@@ -377,7 +430,10 @@ mod tests {
 
     /// Job `job`'s report: the recorded 26.1.5 builder log, observed.
     fn job_report(job: u32) -> JobReport {
-        let log = fixtures().join(format!("logs/docker26.1-inline-job{job}-builder.log"));
+        job_report_from(fixtures().join(format!("logs/docker26.1-inline-job{job}-builder.log")), job)
+    }
+
+    fn job_report_from(log: PathBuf, job: u32) -> JobReport {
         let build = crate::progress::parse_path(&log).unwrap().pop().unwrap();
         let steps = build.steps.into_iter().map(|s| observe(s, Witnesses::default(), job)).collect();
         JobReport {
@@ -393,7 +449,13 @@ mod tests {
                 may_fail: false,
                 duration_secs: 0.0,
                 log,
-                build: Some(BuildReport { id: "builder".into(), steps, parse_error: None, layers_note: None }),
+                build: Some(BuildReport {
+                    id: "builder".into(),
+                    steps,
+                    parse_error: None,
+                    layers_note: None,
+                    definition: None,
+                }),
             }],
             verdicts: Vec::new(),
             runs: Vec::new(),
@@ -429,7 +491,7 @@ mod tests {
                 error: None,
             });
             let now = HashMap::from([(reference.clone(), recorded_export(job))]);
-            hook.conclude(&plan.dockerfiles, Path::new("/nonexistent"), planned, &mut report, now);
+            hook.conclude(&plan.dockerfiles, Path::new("/nonexistent"), &Definitions::new(), planned, &mut report, now);
             reports.push(report);
         }
         let cook = |r: &JobReport| r.misses.iter().find(|m| m.step.contains("cargo chef cook")).cloned();
@@ -458,6 +520,69 @@ mod tests {
         };
         assert!(!step(&reports[1]).has_layer && step(&reports[2]).has_layer);
         assert_eq!(step(&reports[1]).key, step(&reports[2]).key);
+    }
+
+    /// The seed's jobs on `engine` from the recorded set `set`, with each
+    /// job's builder definition (or the reason it has none): the reports.
+    fn run_recorded(
+        set: &str,
+        engine: &str,
+        definition: impl Fn(u32) -> Result<BuildDefinition, String>,
+    ) -> Vec<JobReport> {
+        let catalogue = Catalogue::load_default().unwrap();
+        let scenario = load_scenario(&workspace_root().join("scenarios/ci-inline-cache"), &catalogue).unwrap();
+        let images = catalogue.resolve(engine, ResolvedMode::Local).unwrap();
+        let plan = Plan::build(&scenario, catalogue.engine(engine).unwrap(), RunValues::offline(&images), Some(3));
+        let reference = format!("{}/ci-inline-cache/{engine}:builder", plan.values.registry);
+        let mut hook = CacheHook::default();
+        let mut reports = Vec::new();
+        for (job, planned) in (1..=3).zip(&plan.jobs) {
+            let mut report = job_report_from(fixtures().join(format!("cache/{set}/job-{job}/pipeline.log")), job);
+            let now = HashMap::from([(reference.clone(), recorded_export_in(set, job))]);
+            let definitions = Definitions::from([("builder".to_owned(), definition(job))]);
+            hook.conclude(&plan.dockerfiles, Path::new("/nonexistent"), &definitions, planned, &mut report, now);
+            reports.push(report);
+        }
+        reports
+    }
+
+    fn build_miss(report: &JobReport) -> (Explanation, Option<String>) {
+        let miss = report.misses.iter().find(|m| m.step.contains("RUN cargo build")).expect("the build ran").clone();
+        let MissCause::ChangedInput { llb, .. } = &miss.cause else { panic!("{miss:#?}") };
+        let llb = llb.clone();
+        (miss, llb)
+    }
+
+    /// 28.5.2 with the containerd store, recorded with buildx's metadata:
+    /// the final build's miss is the edited source, and the LLB diff agrees
+    /// that no operation changed (only a file's content did).
+    #[test]
+    fn the_llb_diff_is_added_to_a_changed_input() {
+        let set = "inline-28.5.2-containerd";
+        let reports = run_recorded(set, "28.5.2", |job| {
+            let path = fixtures().join(format!("cache/{set}/job-{job}/builder.metadata.json"));
+            crate::cache::decode_metadata(&std::fs::read_to_string(path).unwrap()).map_err(|e| e.to_string())
+        });
+        assert!(reports[1].misses.iter().all(|m| !m.step.contains("cargo chef cook")), "no cook miss on this store");
+        for report in &reports[1..] {
+            let (miss, llb) = build_miss(report);
+            let llb = llb.expect("an LLB clause");
+            assert!(llb.starts_with("LLB diff: no operation up to the step changed"), "{llb}");
+            assert!(miss.line.ends_with(&llb), "{}", miss.line);
+            assert!(miss.line.contains("changed paths: src/main.rs"), "{}", miss.line);
+        }
+    }
+
+    /// Where the engine wrote no definition, the reason is in the why-line.
+    #[test]
+    fn no_definition_is_said_with_its_reason() {
+        let text =
+            std::fs::read_to_string(fixtures().join("llb/probe-26.1.5-containerd/build-1.metadata.json")).unwrap();
+        let reason = crate::cache::decode_metadata(&text).unwrap_err().to_string();
+        let reports = run_recorded("inline-28.5.2-containerd", "28.5.2", |_| Err(reason.clone()));
+        let (miss, llb) = build_miss(&reports[1]);
+        assert_eq!(llb.as_deref(), Some(format!("no LLB diff: job 1: {reason}").as_str()));
+        assert!(miss.line.contains("buildx 0.13.1 writes none"), "{}", miss.line);
     }
 
     #[test]

@@ -87,6 +87,9 @@ pub enum EventKind {
     ExpectationChecked {
         job: u32,
         verdict: Box<Verdict>,
+        /// Why the step missed (or hit a known bug), from the cache the
+        /// jobs pushed: the grid's why-line, shown as the run goes.
+        why: Option<String>,
     },
     RunChecked {
         job: u32,

@@ -13,6 +13,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::cache_hook::{CacheHook, HookContext};
+use super::definition;
 use super::error::{chain, RunError};
 use super::events::{EventKind, Events};
 use super::follow::LogFollower;
@@ -23,6 +24,7 @@ use super::result::{BuildReport, CommandReport, JobReport};
 use super::shared::{scenario_login, Shared};
 use super::workspace::Workspace;
 use super::{ImageStore, RunOptions};
+use crate::cache::BuildDefinition;
 use crate::catalogue::ResolvedMode;
 use crate::engine::{Daemon, DaemonOptions, EngineError, ExecOutcome};
 use crate::evidence::{observe, JobLayers, LayerEvidence, Witnesses};
@@ -57,6 +59,8 @@ pub(crate) struct JobRunner<'a> {
 #[derive(Default)]
 struct Observed {
     layers: JobLayers,
+    /// Each build's LLB definition, by build id, or why there is none.
+    definitions: HashMap<String, Result<BuildDefinition, String>>,
 }
 
 impl<'a> JobRunner<'a> {
@@ -111,6 +115,7 @@ impl<'a> JobRunner<'a> {
             job_dir: &job_dir,
             dockerfiles: self.dockerfiles,
             context: self.workspace.path(),
+            definitions: &observed.definitions,
         };
         self.cache.after_job(&hook, job, &mut report).await;
         if report.error.is_none() {
@@ -229,15 +234,30 @@ impl<'a> JobRunner<'a> {
         if let Some(password) = &command.password {
             daemon.write_password(&password.0).await?;
         }
-        let script = format!("cd {CONTEXT_DIR} && {}", rendered.script);
-        let exec = daemon.exec(&script, &[], log, self.opts.command_timeout);
+        // A build also writes its metadata (the LLB definition) where buildx can.
+        // One name per job and command: a warm daemon keeps earlier files.
+        let stem = log.file_stem().map_or_else(|| "build".into(), |s| s.to_string_lossy().into_owned());
+        let name = format!("job-{job}-{stem}");
+        let metadata = rendered.build_id.as_ref().map(|_| definition::plan(&rendered.script, daemon.versions(), &name));
+        let (line, env) =
+            metadata.as_ref().map_or((rendered.script.as_str(), &[][..]), |m| (m.script.as_str(), &m.env[..]));
+        let script = format!("cd {CONTEXT_DIR} && {line}");
+        let exec = daemon.exec(&script, env, log, self.opts.command_timeout);
         let during = format!("job {job}: `{}`", rendered.script);
         let outcome = match &rendered.build_id {
             Some(id) => interrupt::race(&during, follow_build(exec, log, job, id, self.events)).await??,
             None => interrupt::race(&during, exec).await??,
         };
         let build = match &rendered.build_id {
-            Some(id) => Some(self.observe_build(job, id, command, log, observed).await),
+            Some(id) => {
+                let mut build = self.observe_build(job, id, command, log, observed).await;
+                if let Some(metadata) = metadata {
+                    let (report, decoded) = self.read_definition(metadata.path, log).await;
+                    build.definition = Some(report);
+                    observed.definitions.insert(id.clone(), decoded);
+                }
+                Some(build)
+            }
             None => None,
         };
         Ok(CommandReport {
@@ -250,6 +270,25 @@ impl<'a> JobRunner<'a> {
         })
     }
 
+    /// Reads the metadata file a build wrote (`path` in the dind, or why
+    /// it wrote none) and keeps a copy next to its log.
+    async fn read_definition(
+        &self,
+        path: Result<String, String>,
+        log: &Path,
+    ) -> (definition::DefinitionReport, Result<BuildDefinition, String>) {
+        let read = match (path, self.daemon()) {
+            (Err(why), _) => Err(why),
+            (Ok(_), Err(e)) => Err(chain(&e)),
+            (Ok(path), Ok(daemon)) => match daemon.capture(&format!("cat {path}"), self.opts.command_timeout).await {
+                Ok(out) if out.success() => Ok(out.stdout),
+                Ok(out) => Err(format!("the build wrote no metadata file at {path}: {}", out.stderr.trim())),
+                Err(e) => Err(format!("cannot read {path} from the dind: {}", chain(&e))),
+            },
+        };
+        definition::conclude(read, &log.with_extension("metadata.json"))
+    }
+
     /// Parses a build's log, maps its steps to the tagged image's layers,
     /// and decides each step's outcome once; reports each step once.
     async fn observe_build(
@@ -260,7 +299,13 @@ impl<'a> JobRunner<'a> {
         log: &Path,
         observed: &mut Observed,
     ) -> BuildReport {
-        let mut report = BuildReport { id: id.to_owned(), steps: Vec::new(), parse_error: None, layers_note: None };
+        let mut report = BuildReport {
+            id: id.to_owned(),
+            steps: Vec::new(),
+            parse_error: None,
+            layers_note: None,
+            definition: None,
+        };
         let build = match progress::parse_path(log) {
             Ok(builds) => builds.into_iter().last(),
             Err(e) => {
@@ -340,7 +385,12 @@ impl<'a> JobRunner<'a> {
             .collect();
         let verdicts = evaluate_job(&job.job, &self.opts.engine.version, &builds);
         for verdict in &verdicts {
-            self.events.emit(EventKind::ExpectationChecked { job: job.number, verdict: Box::new(verdict.clone()) });
+            let why = report.why_line(verdict).map(str::to_owned);
+            self.events.emit(EventKind::ExpectationChecked {
+                job: job.number,
+                verdict: Box::new(verdict.clone()),
+                why,
+            });
         }
         report.verdicts = verdicts;
     }

@@ -14,6 +14,7 @@
 mod cache_hook;
 mod cache_refs;
 mod cell;
+mod definition;
 mod error;
 mod events;
 mod follow;
@@ -30,6 +31,7 @@ mod store;
 mod workspace;
 
 pub use cell::run_cell;
+pub use definition::DefinitionReport;
 pub use error::{ErrorKind, RunError};
 pub use events::{Envelope, EventKind, Events, NoReporter, ReportError, Reporter};
 pub use layers::map_layers;

@@ -56,7 +56,8 @@ fn replay_job(job: &JobReport, events: &mut Vec<EventKind>) {
         events.push(EventKind::RunChecked { job: number, verdict: Box::new(verdict.clone()) });
     }
     for verdict in &job.verdicts {
-        events.push(EventKind::ExpectationChecked { job: number, verdict: Box::new(verdict.clone()) });
+        let why = job.why_line(verdict).map(str::to_owned);
+        events.push(EventKind::ExpectationChecked { job: number, verdict: Box::new(verdict.clone()), why });
     }
     events.push(EventKind::JobFinished { job: Box::new(job.clone()) });
 }

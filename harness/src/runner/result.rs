@@ -135,6 +135,19 @@ impl JobReport {
         let runs = self.runs.iter().filter(|r| r.status.is_failure()).count();
         verdicts + runs + usize::from(self.error.is_some())
     }
+
+    /// The cause the cache hook found for a verdict's step, shown under an
+    /// unexpected miss and a known-bug hit (an expected miss needs no why).
+    pub fn why_line(&self, verdict: &Verdict) -> Option<&str> {
+        let relevant = match verdict.status {
+            crate::scenario::Status::Fail => verdict.observed == Some(crate::progress::Outcome::Executed),
+            crate::scenario::Status::KnownBug { .. } => true,
+            _ => false,
+        };
+        let step = verdict.matched.as_deref().filter(|_| relevant)?;
+        let found = self.misses.iter().find(|m| m.step == step && (m.build.is_empty() || m.build == verdict.build))?;
+        Some(found.line.as_str())
+    }
 }
 
 /// The cache one pushed ref carries, as read after the job.
@@ -181,6 +194,9 @@ pub struct BuildReport {
     pub parse_error: Option<String>,
     /// Why layer evidence is missing, if it is.
     pub layers_note: Option<String>,
+    /// The build's LLB definition (buildx's metadata file), or why none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition: Option<super::definition::DefinitionReport>,
 }
 
 /// A Dockerfile step with its outcome decided from all its evidence.

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use harness::cache::{decode_documents, CacheConfig, CacheDocuments, StepLayer};
+use harness::cache::{decode_documents, decode_metadata, BuildDefinition, CacheConfig, CacheDocuments, StepLayer};
 use serde::{Deserialize, Serialize};
 
 /// The builder build's steps as one job saw them.
@@ -63,4 +63,11 @@ pub fn recorded_jobs(set: &str) -> Vec<u32> {
         .unwrap_or_default();
     jobs.sort();
     jobs
+}
+
+/// The LLB definition in `<target>.metadata.json` of a recorded job.
+pub fn recorded_definition(set: &str, job: u32, target: &str) -> BuildDefinition {
+    let path = job_dir(set, job).join(format!("{target}.metadata.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    decode_metadata(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
