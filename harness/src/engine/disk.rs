@@ -92,15 +92,15 @@ pub(crate) fn parse_df(output: &str) -> Option<(u64, u64)> {
     Some((fields.get(1)?.parse().ok()?, fields.get(3)?.parse().ok()?))
 }
 
-/// "a 256 MiB tmpfs (the --dind-disk cap), 3 MiB free" and the like.
+/// "a 256 MiB tmpfs (the `--dind-disk` cap) with 3 MiB of 256 MiB free" and the like.
 pub(crate) fn describe_room(cap: Option<u64>, df: Option<(u64, u64)>) -> String {
     let mib = |kib: u64| format!("{} MiB", kib / 1024);
     let what = match cap {
-        Some(bytes) => format!("a {} MiB tmpfs (the `{DISK_ENV}` / `--dind-disk` cap)", bytes >> 20),
+        Some(bytes) => format!("a {} MiB tmpfs (the `--dind-disk` / `{DISK_ENV}` cap)", bytes >> 20),
         None => "a volume on the host's disk".to_owned(),
     };
     match df {
-        Some((size, free)) => format!("{what}: {} of {} free after the failure", mib(free), mib(size)),
+        Some((size, free)) => format!("{what} with {} of {} free after the failure", mib(free), mib(size)),
         None => what,
     }
 }
@@ -162,7 +162,7 @@ mod tests {
     fn the_room_says_what_the_data_root_is() {
         assert_eq!(
             describe_room(Some(256 << 20), Some((262144, 3072))),
-            "a 256 MiB tmpfs (the `HARNESS_DIND_DISK` / `--dind-disk` cap): 3 MiB of 256 MiB free after the failure"
+            "a 256 MiB tmpfs (the `--dind-disk` / `HARNESS_DIND_DISK` cap) with 3 MiB of 256 MiB free after the failure"
         );
         assert_eq!(describe_room(None, None), "a volume on the host's disk");
     }

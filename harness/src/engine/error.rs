@@ -81,7 +81,7 @@ pub enum EngineError {
 
     #[error(
         "dind `{image}` (container `{container}`) ran out of disk space while `{what}` ran \
-         (`no space left on device` in `{}`); its data root {room}: give the daemon more room \
+         (`no space left on device` in `{}`); its data root is {room}: give the daemon more room \
          (a larger `--dind-disk`, or free space on the host's disk)",
         log.display()
     )]
