@@ -652,13 +652,16 @@ async fn launch(
     }
 }
 
-/// Polls `docker info` inside the dind until it answers.
+/// Polls `docker info` inside the dind until it answers with the server's
+/// version.
 async fn wait_ready(docker: &Docker, target: &Target<'_>, timeout: Duration) -> Result<(), EngineError> {
     let give_up = Instant::now() + timeout;
     loop {
-        let answered = target.capture("docker info --format '{{.ServerVersion}}' >/dev/null 2>&1", &[], SHORT).await;
+        // 26.1's CLI exits 0 with an empty version when no daemon answers:
+        // only a version counts.
+        let answered = target.capture("docker info --format '{{.ServerVersion}}' 2>/dev/null", &[], SHORT).await;
         match answered {
-            Ok(out) if out.success() => return Ok(()),
+            Ok(out) if out.success() && !out.stdout.trim().is_empty() => return Ok(()),
             Ok(_) => {}
             Err(e) => {
                 if !is_running(docker, target.container).await {
