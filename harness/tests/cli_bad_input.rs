@@ -114,3 +114,18 @@ fn a_dockerfile_linked_out_of_the_scenario_folder_is_refused() {
     std::os::unix::fs::symlink("/etc/passwd", dir.join("Dockerfile")).unwrap();
     refused(&[dir.to_str().unwrap()], &["a symlink to `/etc/passwd`, outside the scenario folder"]);
 }
+
+#[test]
+fn a_dind_disk_cap_that_is_no_size_or_out_of_bounds_is_a_usage_error() {
+    refused(&["local-source-edit", "--dind-disk", "1M"], &["--dind-disk", "too small: a daemon needs at least 64M"]);
+    refused(&["local-source-edit", "--dind-disk", "5X"], &["--dind-disk", "unknown unit `X`"]);
+    refused(&["local-source-edit", "--dind-disk", "2T"], &["--dind-disk", "too large"]);
+    // The variable serves `harness matrix` too, checked before anything starts.
+    let started = Instant::now();
+    let mut cmd = cargo_bin_cmd!("harness");
+    cmd.args(["matrix", "--scenarios", "local-source-edit", "--engines", "20.10.24", "--images", "local"])
+        .env("HARNESS_DIND_DISK", "lots")
+        .timeout(QUICK * 3);
+    cmd.assert().code(2).stderr(predicate::str::contains("`HARNESS_DIND_DISK=lots`: expected a size"));
+    assert!(started.elapsed() < QUICK, "took {:?}", started.elapsed());
+}

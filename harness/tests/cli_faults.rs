@@ -1,8 +1,10 @@
 //! Faults a run meets, each ending with a message naming what failed, the
 //! documented exit code, and nothing left behind: no Docker daemon at
 //! start (exit 3 within seconds, no hang), a build that hangs past
-//! `--timeout` (killed; report.json says `timeout`; exit 3), and a dind
-//! killed mid-build (`daemon_exited`, not a failed expectation; exit 3).
+//! `--timeout` (killed; report.json says `timeout`; exit 3), a dind
+//! killed mid-build (`daemon_exited`, not a failed expectation; exit 3),
+//! the registry stopping during a push (`registry`; exit 3), and a build
+//! filling the dind's disk (`--dind-disk`: `disk_full`; exit 3).
 
 mod common;
 
@@ -98,6 +100,46 @@ async fn the_registry_stopping_during_a_push_is_an_infrastructure_error() {
     assert_eq!(report["status"]["error_kind"], "registry", "{report:#}");
     let message = report["status"]["message"].as_str().unwrap();
     assert!(message.contains("registry") && message.contains("docker push"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "fault test (Docker, minutes): `make test-faults`, which .ci/run runs"]
+async fn a_build_filling_the_dinds_disk_is_an_infrastructure_error() {
+    if !require_docker().await {
+        return;
+    }
+    // Job 1 builds a small stage and passes; job 2, on a fresh daemon, writes
+    // more than its 320 MiB data root holds (the runtime base takes ~130).
+    let toml = "description = \"disk fills\"\n\n\
+                [[job]]\n[[job.command]]\nbuild = \"classic\"\ntarget = \"small\"\ntags = [\"{image}:small\"]\n\n\
+                [[job]]\n[[job.command]]\nbuild = \"classic\"\ntarget = \"big\"\ntags = [\"{image}:big\"]\n";
+    let dockerfile = "FROM {runtime} AS small\nRUN echo small > /small\n\n\
+                      FROM {runtime} AS big\nRUN head -c 2000000000 /dev/zero > /fill\n";
+    let run = BinaryRun::new("disk-fills", toml, dockerfile);
+    let (mut child, rx) = common::binary::spawn(&run, &["--engine", "20.10.24", "--dind-disk", "320M"]);
+    let mut seen = Vec::new();
+    let report = exit_3_and_nothing_left(&run, &mut child, &rx, &mut seen).await;
+    assert_eq!(report["status"]["error_kind"], "disk_full", "{report:#}");
+    let message = report["status"]["message"].as_str().unwrap();
+    for needle in [
+        "ran out of disk space",
+        "no space left on device",
+        "docker build",
+        "--target big",
+        &format!("harness-{}-dind-", run.label.value()),
+        "a 320 MiB tmpfs",
+    ] {
+        assert!(message.contains(needle), "`{needle}` not in {message}");
+    }
+    let output = seen.join("\n");
+    assert!(output.contains("ran out of disk space"), "the terminal says what failed:\n{output}");
+    // The work done so far is in the report: job 1, which ran to its end;
+    // job 2's build log is kept beside it.
+    let jobs = report["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 1, "{report:#}");
+    assert!(jobs[0]["error"].is_null(), "{:#}", jobs[0]);
+    let logs: Vec<_> = std::fs::read_dir(run.out.join("job-2")).unwrap().flatten().collect();
+    assert!(!logs.is_empty(), "job 2 kept its log");
 }
 
 /// `docker kill` of the run's container with label `harness.role=<role>`.

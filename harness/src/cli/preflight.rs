@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::engine::{RunLabel, RUN_ID_ENV};
+use crate::engine::{disk_limit_from_env, RunLabel, DISK_ENV, RUN_ID_ENV};
 use crate::scenario::{Scenario, MAX_JOBS};
 
 /// The longest `--timeout`: one day. A build that needs more is stuck, and
@@ -45,6 +45,9 @@ pub(crate) enum PreflightError {
     Fixture { scenario: String, path: PathBuf, why: String },
     #[error("{RUN_ID_ENV}: {0}")]
     RunId(String),
+    /// A bad [`DISK_ENV`] (`--dind-disk` is checked by clap).
+    #[error("{0} (give a size such as `512M` or `2G`, or unset {DISK_ENV})")]
+    DindDisk(String),
     #[error(
         "cannot write the output folder `{}` (give a writable folder with `--out DIR`)",
         path.display()
@@ -56,11 +59,13 @@ pub(crate) enum PreflightError {
     },
 }
 
-/// Checks [`RUN_ID_ENV`] (when set, it names the run's resources), that
+/// Checks [`RUN_ID_ENV`] (when set, it names the run's resources) and
+/// [`DISK_ENV`] (when set, it caps every dind's data root), that
 /// every scenario's fixture is a readable folder under `root`
 /// (an explicit fixture is absolute already) and that `out` can be written.
 pub(crate) fn run_inputs(root: &Path, scenarios: &[Scenario], out: &Path) -> Result<(), PreflightError> {
     RunLabel::from_env().map_err(|e| PreflightError::RunId(e.to_string()))?;
+    disk_limit_from_env().map_err(|e| PreflightError::DindDisk(e.to_string()))?;
     for scenario in scenarios {
         let path = root.join(&scenario.fixture);
         if let Err(e) = std::fs::read_dir(&path) {

@@ -5,6 +5,7 @@ use super::cells::{execute, exit_for, load_scenarios, pick_engines, print_summar
 use super::exit::{CliError, CliResult};
 use super::preflight;
 use crate::catalogue::{workspace_root, Catalogue};
+use crate::engine::{parse_disk_size, DISK_ENV};
 use crate::report::{GridReporter, JsonReporter, Terminal};
 use crate::runner::{Matrix, Reporter, StoreAxis};
 
@@ -23,6 +24,12 @@ pub struct Args {
     /// Every engine the image mode can run (all stand-ins for `local`).
     #[arg(long, conflicts_with = "engines")]
     all_engines: bool,
+    /// Cap each dind's data root (images, layers, build cache) at SIZE
+    /// (`512M`, `2G`): a tmpfs held in memory instead of a volume on the
+    /// host's disk, as on a CI runner with a small disk. A build that fills
+    /// it ends the run with `disk_full` (exit 3).
+    #[arg(long, value_name = "SIZE", env = DISK_ENV, value_parser = parse_disk_size)]
+    dind_disk: Option<u64>,
     #[command(flatten)]
     cell: CellArgs,
     #[command(flatten)]
@@ -30,6 +37,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CliResult {
+    if let Some(bytes) = args.dind_disk {
+        // The runner reads the cap where it starts each dind; set before
+        // any thread starts, as `--root` sets HARNESS_ROOT.
+        std::env::set_var(DISK_ENV, bytes.to_string());
+    }
     let root = workspace_root();
     let mut catalogue = Catalogue::load_default().map_err(CliError::bad_input)?;
     let out = args.cell.out_dir(&root, "run");

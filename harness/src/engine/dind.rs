@@ -5,10 +5,17 @@
 //! machines) refuse it ("unable to apply caps"). With [`Rights::Auto`] the
 //! host is probed once per process and, when it refuses, every dind gets the
 //! explicit set that works instead (ENVIRONMENT.md), with one line saying why.
-//! `/var/lib/docker` is an anonymous volume (overlay on overlay fails), the
-//! run's CA is trusted through `certs.d`, the registry's stable name points at
-//! its bridge address, and the dind stays on the default bridge so nested
-//! containers inherit the host's resolvers instead of a public fallback.
+//! `/var/lib/docker` is an anonymous volume (overlay on overlay fails) or a
+//! capped tmpfs ([`super::disk`]), the run's CA is trusted through
+//! `certs.d`, the registry's stable name points at its bridge address, and
+//! the dind stays on the default bridge so nested containers inherit the
+//! host's resolvers instead of a public fallback.
+//!
+//! The start follows the official image's entrypoint contract, which the
+//! offline stand-in keeps too (`ci/images/dind/dockerd-entrypoint.sh`):
+//! with `dockerd` as the first argument the entrypoint runs it as given, so
+//! every run's daemon listens on its unix socket only ([`DaemonApi::Socket`]);
+//! nothing in the dind listens on the network, and it publishes no port.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -28,6 +35,7 @@ use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 use tokio::sync::OnceCell;
 
 use super::cleanup::{self, RunLabel, ROLE_LABEL, RUN_LABEL};
+use super::disk::{self, DATA_ROOT};
 use super::docker::{self, error_chain, split_reference};
 use super::exec::{describe, Captured, ExecOutcome, Target};
 use super::facts::{self, Blob, EngineVersions, HistoryEntry};
@@ -47,6 +55,45 @@ pub enum Rights {
     /// capability but SYS_RESOURCE, seccomp and AppArmor unconfined, no
     /// masked or read-only paths, `/sys/fs/cgroup` bound read-write.
     Capabilities,
+}
+
+/// Where a dind's daemon serves its Docker API, inside the container (a
+/// dind publishes no port either way, see [`publish_nothing`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DaemonApi {
+    /// The unix socket only: nothing listens on the network, and the
+    /// harness, which talks to a dind through `docker exec`, needs nothing
+    /// more. The command starts with `dockerd`, which the official
+    /// entrypoint (and the stand-in's) runs as given, so
+    /// `DOCKER_TLS_CERTDIR` plays no part. Every run uses this.
+    #[default]
+    Socket,
+    /// The image's own default start, as a CI service runs it
+    /// (`services: docker:dind` with `DOCKER_TLS_CERTDIR=/certs`): the
+    /// socket plus `tcp://0.0.0.0:2376` with mutual TLS, the entrypoint
+    /// making a CA, a server and a client certificate under
+    /// [`TLS_CERTDIR`]`/{ca,server,client}` (the client's for a CLI to use).
+    /// It costs three RSA keys per start; the entrypoint test uses it.
+    Tls,
+}
+
+/// Where the entrypoint writes its certificates in [`DaemonApi::Tls`].
+pub const TLS_CERTDIR: &str = "/certs";
+/// dockerd's socket, as the official entrypoint names it for root.
+const SOCKET_HOST: &str = "--host=unix:///var/run/docker.sock";
+
+/// The dind's command and its `DOCKER_TLS_CERTDIR` (`None`: the image's
+/// own, unused with a `dockerd` command) for `api`, with dockerd `flags`.
+pub(crate) fn entrypoint_args(api: DaemonApi, flags: Vec<String>) -> (Vec<String>, Option<&'static str>) {
+    match api {
+        DaemonApi::Socket => {
+            let command = ["dockerd", SOCKET_HOST].into_iter().map(str::to_owned).chain(flags).collect();
+            (command, None)
+        }
+        // Flags alone (or nothing): the entrypoint puts its own first.
+        DaemonApi::Tls => (flags, Some(TLS_CERTDIR)),
+    }
 }
 
 /// Per-job daemon options.
@@ -71,6 +118,11 @@ pub struct DaemonOptions {
     /// Make the run's registry the daemon's Docker Hub mirror
     /// (`registry-mirrors`), so `FROM debian:bookworm-slim` resolves there.
     pub hub_mirror: bool,
+    /// Where the daemon serves its API inside the container.
+    pub api: DaemonApi,
+    /// A cap on the data root in bytes: a tmpfs of that size instead of a
+    /// volume (the runner takes it from [`super::disk::DISK_ENV`]).
+    pub disk_limit: Option<u64>,
 }
 
 impl Default for DaemonOptions {
@@ -85,6 +137,8 @@ impl Default for DaemonOptions {
             ready_timeout: Duration::from_secs(60),
             allow_pull: false,
             hub_mirror: true,
+            api: DaemonApi::Socket,
+            disk_limit: None,
         }
     }
 }
@@ -130,6 +184,17 @@ impl DaemonOptions {
         self
     }
 
+    pub fn with_api(mut self, api: DaemonApi) -> Self {
+        self.api = api;
+        self
+    }
+
+    /// Caps the data root at `bytes` (a tmpfs); `None` keeps the volume.
+    pub fn with_disk_limit(mut self, bytes: Option<u64>) -> Self {
+        self.disk_limit = bytes;
+        self
+    }
+
     /// dockerd's arguments (the dind entrypoint passes them on).
     pub(crate) fn dockerd_flags(&self) -> Vec<String> {
         self.dns.iter().map(|ip| format!("--dns={ip}")).chain(self.extra_flags.iter().cloned()).collect()
@@ -153,8 +218,6 @@ impl DaemonOptions {
 pub const REGISTRY_PASSWORD_FILE: &str = "/run/harness/registry-password";
 /// Where the run's CA is added to the system roots of dockerd and the CLI.
 const RUN_CA_DIR: &str = "/etc/harness/ca";
-/// Where the dind's data lives: an anonymous volume, removed with it.
-const DATA_ROOT: &str = "/var/lib/docker";
 /// Fixed time budget for the engine's own small commands.
 const SHORT: Duration = Duration::from_secs(60);
 
@@ -270,6 +333,7 @@ pub struct Daemon {
     versions: EngineVersions,
     ready_after: Duration,
     volumes: Vec<String>,
+    disk_limit: Option<u64>,
     exec_counter: AtomicU64,
 }
 
@@ -321,6 +385,7 @@ impl Daemon {
             versions,
             ready_after,
             volumes,
+            disk_limit: opts.disk_limit,
             exec_counter: counter,
         };
         if opts.login && registry.credentials().is_some() {
@@ -480,6 +545,27 @@ impl Daemon {
         Err(self.facts_error(image, "history", "no image config after four hops".into()))
     }
 
+    /// The error for `what` having failed with `no space left on device`
+    /// in `log`, saying how much room the data root has left.
+    pub async fn disk_full(&self, what: &str, log: &Path) -> EngineError {
+        let df =
+            self.capture(&format!("df -Pk {DATA_ROOT}"), SHORT).await.ok().and_then(|out| disk::parse_df(&out.stdout));
+        EngineError::DiskFull {
+            image: self.image.clone(),
+            container: self.container_name().await,
+            what: what.to_owned(),
+            room: disk::describe_room(self.disk_limit, df),
+            log: log.to_owned(),
+        }
+    }
+
+    /// The container's name (its id when inspect fails).
+    async fn container_name(&self) -> String {
+        let id = self.container.id();
+        let name = self.docker.inspect_container(id, None).await.ok().and_then(|i| i.name);
+        name.map_or_else(|| id.to_owned(), |n| n.trim_start_matches('/').to_owned())
+    }
+
     fn facts_error(&self, reference: &str, what: &'static str, detail: String) -> EngineError {
         EngineError::Facts { image: self.image.clone(), reference: reference.to_owned(), what, detail }
     }
@@ -529,14 +615,18 @@ async fn launch(
         tag.replace(|c: char| !c.is_ascii_alphanumeric() && c != '.', "-"),
         next_id()
     );
-    let request = GenericImage::new(name, tag)
-        .with_cmd(opts.dockerd_flags())
+    let (command, certdir) = entrypoint_args(opts.api, opts.dockerd_flags());
+    let data_root = match opts.disk_limit {
+        None => testcontainers::core::Mount::volume_mount("", DATA_ROOT),
+        Some(bytes) => testcontainers::core::Mount::tmpfs_mount(DATA_ROOT)
+            .with_size_bytes(i64::try_from(bytes).unwrap_or(i64::MAX)),
+    };
+    let mut request = GenericImage::new(name, tag)
+        .with_cmd(command)
         .with_container_name(&container_name)
         .with_label(RUN_LABEL, opts.label.value())
         .with_label(ROLE_LABEL, "dind")
-        // The official image would generate TLS certs and serve TCP without it.
-        .with_env_var("DOCKER_TLS_CERTDIR", "")
-        .with_mount(testcontainers::core::Mount::volume_mount("", DATA_ROOT))
+        .with_mount(data_root)
         .with_host(registry.hostname(), Host::Addr(registry.bridge_ip()))
         .with_copy_to(format!("/etc/docker/certs.d/{}/ca.crt", registry.name()), registry.ca_pem().as_bytes().to_vec())
         // 28.5's BuildKit ignores certs.d for a registry mirror and checks it
@@ -550,6 +640,9 @@ async fn launch(
             apply_rights(rights, hc);
             publish_nothing(hc);
         });
+    if let Some(dir) = certdir {
+        request = request.with_env_var("DOCKER_TLS_CERTDIR", dir);
+    }
     match request.start().await {
         Ok(container) => Ok(container),
         Err(e) => {
@@ -559,20 +652,26 @@ async fn launch(
     }
 }
 
-/// Polls `docker info` inside the dind until it answers.
+/// Polls `docker info` inside the dind until it answers with the server's
+/// version.
 async fn wait_ready(docker: &Docker, target: &Target<'_>, timeout: Duration) -> Result<(), EngineError> {
     let give_up = Instant::now() + timeout;
     loop {
-        let answered = target.capture("docker info --format '{{.ServerVersion}}' >/dev/null 2>&1", &[], SHORT).await;
+        // 26.1's CLI exits 0 with an empty version when no daemon answers:
+        // only a version counts.
+        let answered = target.capture("docker info --format '{{.ServerVersion}}' 2>/dev/null", &[], SHORT).await;
         match answered {
-            Ok(out) if out.success() => return Ok(()),
+            Ok(out) if out.success() && !out.stdout.trim().is_empty() => return Ok(()),
             Ok(_) => {}
             Err(e) => {
                 if !is_running(docker, target.container).await {
-                    return Err(EngineError::DaemonExited {
-                        image: target.image.to_owned(),
-                        logs: tail_logs(docker, target.container).await,
-                    });
+                    let logs = tail_logs(docker, target.container).await;
+                    // A stand-in built before its entrypoint kept the official
+                    // contract prepends `dockerd` to the `dockerd` it is given.
+                    if logs.contains("\"dockerd\" accepts no argument") {
+                        return Err(EngineError::StaleEntrypoint { image: target.image.to_owned() });
+                    }
+                    return Err(EngineError::DaemonExited { image: target.image.to_owned(), logs });
                 }
                 tracing::debug!("readiness probe failed: {}", error_chain(&e));
             }
@@ -733,6 +832,26 @@ mod tests {
             DaemonOptions::default().with_hub_mirror(false).daemon_json("r.test:5000"),
             r#"{"features":{"containerd-snapshotter":false}}"#
         );
+    }
+
+    #[test]
+    fn every_run_starts_dockerd_itself_on_the_socket_alone() {
+        let flags = DaemonOptions::default().with_dns(["10.0.0.53".parse().unwrap()]).dockerd_flags();
+        let (command, certdir) = entrypoint_args(DaemonApi::Socket, flags);
+        // `dockerd` first: the official entrypoint runs it as given, adding
+        // no TCP listener whatever DOCKER_TLS_CERTDIR says.
+        assert_eq!(command, ["dockerd", "--host=unix:///var/run/docker.sock", "--dns=10.0.0.53"]);
+        assert_eq!(certdir, None);
+        assert_eq!(DaemonOptions::default().api, DaemonApi::Socket);
+    }
+
+    #[test]
+    fn the_tls_start_leaves_the_command_to_the_entrypoint() {
+        let (command, certdir) = entrypoint_args(DaemonApi::Tls, Vec::new());
+        assert!(command.is_empty(), "{command:?}");
+        assert_eq!(certdir, Some("/certs"));
+        let (command, _) = entrypoint_args(DaemonApi::Tls, vec!["--debug".into()]);
+        assert_eq!(command, ["--debug"], "flags only, so the entrypoint puts dockerd and its listeners first");
     }
 
     #[test]

@@ -55,6 +55,13 @@ pub enum EngineError {
     DaemonExited { image: String, logs: String },
 
     #[error(
+        "dind `{image}` does not run the `dockerd` command it was given (\"dockerd\" accepts no \
+         argument(s)): its entrypoint predates the official image's contract the harness relies \
+         on. Rebuild the offline stand-ins: `make images` (`harness images build`)"
+    )]
+    StaleEntrypoint { image: String },
+
+    #[error(
         "dind `{image}` stopped while `{what}` ran (killed, out of memory, or the host daemon restarted), \
          so the command could not finish"
     )]
@@ -71,6 +78,17 @@ pub enum EngineError {
          loopback resolvers ({resolvers}); keep dind on the default bridge or pass `dns`"
     )]
     DnsFallback { image: String, resolvers: String },
+
+    #[error(
+        "dind `{image}` (container `{container}`) ran out of disk space while `{what}` ran \
+         (`no space left on device` in `{}`); its data root is {room}: give the daemon more room \
+         (a larger `--dind-disk`, or free space on the host's disk)",
+        log.display()
+    )]
+    DiskFull { image: String, container: String, what: String, room: String, log: PathBuf },
+
+    #[error("`{name}={value}`: {why}")]
+    BadSetting { name: &'static str, value: String, why: String },
 
     #[error(
         "the run's registry `{image}` stopped while `{what}` ran (killed, out of memory, or the host daemon \

@@ -12,7 +12,7 @@
 //! and tears down, see `runner::interrupt`; the CLI then sweeps the label).
 //!
 //! Files, one job each: [`tls`] (CA and server certificate), [`registry`],
-//! [`dind`] (settings, start, privileged fallback), [`exec`] (streamed exec
+//! [`dind`] (settings, start, privileged fallback), [`disk`] (the data root's cap, running out of space), [`exec`] (streamed exec
 //! with timeout), [`facts`] (versions, layers, history), [`context`] (tar
 //! upload), [`cleanup`] (labels, leftovers), [`clean`] (what a killed run left), [`docker`] (client, test guard),
 //! [`base_images`] (the images Dockerfiles need: sources and seeding).
@@ -30,6 +30,7 @@ mod clean;
 mod cleanup;
 mod context;
 mod dind;
+mod disk;
 mod docker;
 mod error;
 mod exec;
@@ -43,7 +44,8 @@ pub use base_images::{
 };
 pub use clean::{clean_run, runs_present, Cleaned};
 pub use cleanup::{existing_volumes, leftovers, sweep, Leftovers, RunLabel, ROLE_LABEL, RUN_ID_ENV, RUN_LABEL};
-pub use dind::{nameservers, Daemon, DaemonOptions, Rights, REGISTRY_PASSWORD_FILE};
+pub use dind::{nameservers, Daemon, DaemonApi, DaemonOptions, Rights, REGISTRY_PASSWORD_FILE, TLS_CERTDIR};
+pub use disk::{disk_limit_from_env, log_says_no_space, parse_disk_size, DISK_ENV, MAX_DISK_BYTES, MIN_DISK_BYTES};
 pub use docker::{daemon_answers, pull_to_host, require_docker, require_images, SKIP_ENV};
 pub use error::EngineError;
 pub use exec::{Captured, ExecOutcome};

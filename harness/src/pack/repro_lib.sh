@@ -147,19 +147,21 @@ start_dind() {
   cp "$tmp/tls/ca.crt" "$etc/certs.d/$REGISTRY/ca.crt"
   printf '{"features":{"containerd-snapshotter":%s}}\n' "$2" >"$etc/daemon.json"
   containers="$containers $dind"
+  # `dockerd` first: the official entrypoint then runs it as given, on its
+  # unix socket only (no TCP listener; this script uses docker exec).
   # REPRO_DOCKERD_FLAGS is split into words on purpose: they are dockerd's arguments.
   # shellcheck disable=SC2086
   if [ "$rights" = privileged ]; then
     docker create --name "$dind" --label "$label" --privileged \
-      -e DOCKER_TLS_CERTDIR= -v /var/lib/docker --add-host "$REGISTRY_HOST:$registry_ip" \
-      "$1" $REPRO_DOCKERD_FLAGS >/dev/null || die "cannot create a dind from $1"
+      -v /var/lib/docker --add-host "$REGISTRY_HOST:$registry_ip" \
+      "$1" dockerd --host=unix:///var/run/docker.sock $REPRO_DOCKERD_FLAGS >/dev/null || die "cannot create a dind from $1"
   else
     docker create --name "$dind" --label "$label" \
       --cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined \
       --security-opt apparmor=unconfined --security-opt systempaths=unconfined \
       -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
-      -e DOCKER_TLS_CERTDIR= -v /var/lib/docker --add-host "$REGISTRY_HOST:$registry_ip" \
-      "$1" $REPRO_DOCKERD_FLAGS >/dev/null || die "cannot create a dind from $1"
+      -v /var/lib/docker --add-host "$REGISTRY_HOST:$registry_ip" \
+      "$1" dockerd --host=unix:///var/run/docker.sock $REPRO_DOCKERD_FLAGS >/dev/null || die "cannot create a dind from $1"
   fi
   docker cp "$etc/." "$dind:/etc/docker" || die "cannot copy daemon.json and the CA into the dind"
   docker start "$dind" >/dev/null || die "the dind from $1 does not start"

@@ -57,6 +57,8 @@ pub enum ErrorKind {
     ImageMissing,
     /// The engine cannot do what the scenario asks (containerd store, DNS).
     EngineUnsupported,
+    /// A dind's data root filled up (`no space left on device`).
+    DiskFull,
     /// The run's registry failed to start, to take the base images, or
     /// stopped while a command needed it.
     Registry,
@@ -87,7 +89,10 @@ fn engine_kind(error: &EngineError) -> ErrorKind {
     match error {
         EngineError::Timeout { .. } => ErrorKind::Timeout,
         EngineError::NotReady { .. } => ErrorKind::DaemonNotReady,
-        EngineError::DaemonExited { .. } | EngineError::DaemonDied { .. } => ErrorKind::DaemonExited,
+        EngineError::DaemonExited { .. } | EngineError::DaemonDied { .. } | EngineError::StaleEntrypoint { .. } => {
+            ErrorKind::DaemonExited
+        }
+        EngineError::DiskFull { .. } => ErrorKind::DiskFull,
         EngineError::ImageMissing { .. } => ErrorKind::ImageMissing,
         EngineError::ContainerdStoreUnavailable { .. } | EngineError::DnsFallback { .. } => {
             ErrorKind::EngineUnsupported
@@ -122,6 +127,7 @@ impl std::fmt::Display for ErrorKind {
             Self::DaemonExited => "daemon exited",
             Self::ImageMissing => "image missing",
             Self::EngineUnsupported => "engine unsupported",
+            Self::DiskFull => "disk full",
             Self::Registry => "registry",
             Self::Docker => "docker",
             Self::Io => "io",
@@ -151,5 +157,13 @@ mod tests {
         let not_ready =
             RunError::from(EngineError::NotReady { image: "d".into(), waited: Duration::ZERO, logs: String::new() });
         assert_eq!(serde_json::to_value(not_ready.kind()).unwrap(), "daemon_not_ready");
+        let full = RunError::from(EngineError::DiskFull {
+            image: "d".into(),
+            container: "c".into(),
+            what: "docker build".into(),
+            room: "r".into(),
+            log: "x.log".into(),
+        });
+        assert_eq!(serde_json::to_value(full.kind()).unwrap(), "disk_full");
     }
 }

@@ -26,7 +26,7 @@ use super::workspace::Workspace;
 use super::{ImageStore, RunOptions};
 use crate::cache::BuildDefinition;
 use crate::catalogue::ResolvedMode;
-use crate::engine::{Daemon, DaemonOptions, EngineError, ExecOutcome};
+use crate::engine::{disk_limit_from_env, log_says_no_space, Daemon, DaemonOptions, EngineError, ExecOutcome};
 use crate::evidence::{observe, JobLayers, LayerEvidence, Witnesses};
 use crate::progress::{self, Build};
 use crate::scenario::{check_run, evaluate_job, DaemonMode, ObservedBuilds, RunOutput, Scenario};
@@ -155,7 +155,8 @@ impl<'a> JobRunner<'a> {
                 .with_rights(self.opts.rights)
                 .with_containerd_store(self.containerd)
                 .with_allow_pull(self.opts.images.mode == ResolvedMode::Official)
-                .with_login(!self.logs_in);
+                .with_login(!self.logs_in)
+                .with_disk_limit(disk_limit_from_env()?);
             let start = Daemon::start(&self.opts.images.dind, self.shared.registry(), options);
             let daemon = interrupt::race(&format!("job {}: the start of its daemon", job.number), start).await??;
             report.daemon_ready_secs = Some(daemon.ready_after().as_secs_f64());
@@ -207,6 +208,10 @@ impl<'a> JobRunner<'a> {
                     image: self.shared.registry().image().to_owned(),
                     what: command.rendered.script.clone(),
                 }));
+            }
+            // So is one that failed because the daemon's disk is full.
+            if failed && log_says_no_space(&log) {
+                return Err(RunError::Engine(self.daemon()?.disk_full(&command.rendered.script, &log).await));
             }
             if failed {
                 report.error = Some(format!(
