@@ -27,6 +27,7 @@ use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 use tokio::sync::OnceCell;
 
+use super::carry::CarryVolume;
 use super::cleanup::{self, RunLabel, ROLE_LABEL, RUN_LABEL};
 use super::docker::{self, error_chain, split_reference};
 use super::exec::{describe, Captured, ExecOutcome, Target};
@@ -71,6 +72,8 @@ pub struct DaemonOptions {
     /// Make the run's registry the daemon's Docker Hub mirror
     /// (`registry-mirrors`), so `FROM debian:bookworm-slim` resolves there.
     pub hub_mirror: bool,
+    /// A volume carried between the cell's daemons, mounted at its path.
+    pub carry: Option<CarryVolume>,
 }
 
 impl Default for DaemonOptions {
@@ -85,6 +88,7 @@ impl Default for DaemonOptions {
             ready_timeout: Duration::from_secs(60),
             allow_pull: false,
             hub_mirror: true,
+            carry: None,
         }
     }
 }
@@ -127,6 +131,12 @@ impl DaemonOptions {
 
     pub fn with_hub_mirror(mut self, on: bool) -> Self {
         self.hub_mirror = on;
+        self
+    }
+
+    /// Mounts `carry` (a volume that outlives the daemon) at its path.
+    pub fn with_carry(mut self, carry: Option<CarryVolume>) -> Self {
+        self.carry = carry;
         self
     }
 
@@ -310,7 +320,13 @@ impl Daemon {
         if opts.containerd_store && !versions.containerd_store {
             return Err(EngineError::ContainerdStoreUnavailable { image: image.to_owned() });
         }
-        let volumes = cleanup::container_volumes(&docker, container.id()).await?;
+        // The carry volume outlives the dind: it is the cell's, not this daemon's.
+        let carried = opts.carry.as_ref().map(CarryVolume::name);
+        let volumes = cleanup::container_volumes(&docker, container.id())
+            .await?
+            .into_iter()
+            .filter(|v| Some(v.as_str()) != carried)
+            .collect();
         let daemon = Daemon {
             container,
             docker,
@@ -366,7 +382,8 @@ impl Daemon {
         self.container.id()
     }
 
-    /// Volumes of the dind container (its anonymous `/var/lib/docker`).
+    /// Volumes of the dind container that go with it (its anonymous
+    /// `/var/lib/docker`; not a carry volume).
     pub fn volumes(&self) -> &[String] {
         &self.volumes
     }
@@ -529,7 +546,7 @@ async fn launch(
         tag.replace(|c: char| !c.is_ascii_alphanumeric() && c != '.', "-"),
         next_id()
     );
-    let request = GenericImage::new(name, tag)
+    let mut request = GenericImage::new(name, tag)
         .with_cmd(opts.dockerd_flags())
         .with_container_name(&container_name)
         .with_label(RUN_LABEL, opts.label.value())
@@ -550,6 +567,9 @@ async fn launch(
             apply_rights(rights, hc);
             publish_nothing(hc);
         });
+    if let Some(carry) = &opts.carry {
+        request = request.with_mount(testcontainers::core::Mount::volume_mount(carry.name(), carry.path()));
+    }
     match request.start().await {
         Ok(container) => Ok(container),
         Err(e) => {
