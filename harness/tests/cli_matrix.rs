@@ -124,8 +124,8 @@ fn shards_list_disjoint_cells_that_add_up_to_the_whole() {
         text.lines().map(|l| l.split_whitespace().next().unwrap().to_owned()).collect::<Vec<_>>()
     };
     let whole = list(&[]);
-    // 6 scenarios × 3 stand-in engines × 2 stores.
-    assert_eq!(whole.len(), 36, "{whole:?}");
+    // 8 scenarios × 3 stand-in engines × 2 stores.
+    assert_eq!(whole.len(), 48, "{whole:?}");
     let mut shards: Vec<String> = (1..=3).flat_map(|i| list(&["--shard", &format!("{i}/3")])).collect();
     assert_eq!(shards.len(), whole.len());
     shards.sort();

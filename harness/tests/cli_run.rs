@@ -80,6 +80,23 @@ fn check_plan_prints_the_command_lines_without_docker() {
         .stderr(predicate::str::contains("ci-inline-cache: ok (4 jobs)"));
 }
 
+/// `--store` plans a scenario on other image stores than its own: an
+/// override limited to one store shows on that store's plan only.
+#[test]
+fn check_plan_prints_one_plan_per_image_store() {
+    cargo_bin_cmd!("harness")
+        .args(["check", "ci-inline-cache", "--plan", "--engine", "28.5.2", "--store", "both"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("plan: ci-inline-cache on engine 28.5.2, classic image store"))
+        .stdout(predicate::str::contains("plan: ci-inline-cache on engine 28.5.2, containerd image store"));
+    cargo_bin_cmd!("harness")
+        .args(["check", "ci-inline-cache", "--plan", "--store", "overlay"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown image store `overlay`"));
+}
+
 /// `make test` checks every shipped scenario and plans it on every stand-in
 /// engine, without Docker: a scenario that no longer loads or plans fails
 /// here before any long run.

@@ -79,11 +79,30 @@ fn shellcheck(script: &Path) {
 #[test]
 fn repro_sh_passes_shellcheck() {
     let dir = tempfile::tempdir().unwrap();
-    for scenario in ["ci-inline-cache", "cache-mount-copy", "ci-registry-cache-max", "dependency-change"] {
+    for scenario in
+        ["ci-inline-cache", "cache-mount-copy", "ci-registry-cache-max", "dependency-change", "ci-local-cache"]
+    {
         let out = dir.path().join(scenario);
         pack(&[scenario, "--engine", "20.10.24", "--engine", "26.1.5", "-o", out.to_str().unwrap()]);
         shellcheck(&out.join("repro.sh"));
     }
+}
+
+/// A scenario's carried folder: one volume per engine, created before its
+/// first dind, mounted in each, removed at the engine's end and on exit.
+#[test]
+fn repro_sh_carries_the_folder_in_a_volume() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("pack");
+    pack(&["ci-local-cache", "--engine", "28.5.2", "-o", out.to_str().unwrap()]);
+    let script = std::fs::read_to_string(out.join("repro.sh")).unwrap();
+    assert!(script.contains("\n  engine_begin 28.5.2 \"$REPRO_DIND_28_5_2\" true /cache\n"), "{script}");
+    assert!(script.contains("docker volume create --label \"$label\" \"$carry_vol\""));
+    assert!(script.contains("${carry_vol:+\"type=volume,source=$carry_vol,target=$engine_carry\"}"));
+    assert!(script.contains("for v in $volumes; do docker volume rm -f \"$v\""));
+    pack(&["ci-inline-cache", "--engine", "28.5.2", "-o", dir.path().join("plain").to_str().unwrap()]);
+    let plain = std::fs::read_to_string(dir.path().join("plain/repro.sh")).unwrap();
+    assert!(plain.contains("\n  engine_begin 28.5.2 \"$REPRO_DIND_28_5_2\" false ''\n"), "no carry: an empty folder");
 }
 
 #[test]

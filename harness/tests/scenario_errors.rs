@@ -6,7 +6,7 @@ mod scenario {
     use std::path::PathBuf;
 
     use harness::catalogue::Catalogue;
-    use harness::scenario::{load_scenario, ScenarioError, ScenarioErrorKind};
+    use harness::scenario::{load_scenario, ImageStore, ScenarioError, ScenarioErrorKind};
     use indoc::indoc;
     use rstest::rstest;
     use tempfile::TempDir;
@@ -125,6 +125,16 @@ mod scenario {
         &format!("{VALID}\n[engines.\"26.1.5\"]\nunsuported = \"x\"\n"),
         "at `engines.\"26.1.5\".unsuported`: unknown field `unsuported`, expected `unsupported`",
         13, 1, "engines.\"26.1.5\".unsuported"
+    )]
+    #[case::unknown_store(
+        &format!("{VALID}\n[[job.expect.override]]\nengines = [\"26.1.5\"]\nstores = [\"overlay\"]\noutcome = \"executed\"\n"),
+        "at `job[0].expect[0].override[0].stores[0]`: unknown variant `overlay`, expected `classic` or `containerd`",
+        14, 11, "job[0].expect[0].override[0].stores[0]"
+    )]
+    #[case::unknown_daemon_key(
+        &format!("{VALID}\n[daemon]\ncary = \"/cache\"\n"),
+        "at `daemon.cary`: unknown field `cary`, expected `containerd_snapshotter` or `carry`",
+        13, 1, "daemon.cary"
     )]
     fn schema_errors(
         #[case] toml: &str,
@@ -290,8 +300,56 @@ mod scenario {
             "{VALID}\n[[job.expect.override]]\nengines = [\"26.1.5\"]\noutcome = \"executed\"\n\n\
              [[job.expect.override]]\nengines = [\"28.5.2\", \"26.1.5\"]\noutcome = \"cached\"\n"
         ),
-        "this override and override 0 both cover engine `26.1.5` on the same job",
+        "this override and override 0 both cover engine `26.1.5` with the classic image store on the same job: \
+         narrow `engines`, `stores` or `jobs`",
         16, 1, "job[0].expect[0].override[1]"
+    )]
+    #[case::overlapping_overrides_on_a_shared_store(
+        &format!(
+            "{VALID}\n[[job.expect.override]]\nengines = [\"26.1.5\"]\nstores = [\"containerd\"]\noutcome = \"executed\"\n\n\
+             [[job.expect.override]]\nengines = [\"26.1.5\"]\noutcome = \"cached\"\n"
+        ),
+        "this override and override 0 both cover engine `26.1.5` with the containerd image store on the same job: \
+         narrow `engines`, `stores` or `jobs`",
+        17, 1, "job[0].expect[0].override[1]"
+    )]
+    #[case::empty_stores(
+        &format!("{VALID}\n[[job.expect.override]]\nengines = [\"26.1.5\"]\nstores = []\noutcome = \"executed\"\n"),
+        "`stores` must not be empty",
+        14, 10, "job[0].expect[0].override[0].stores"
+    )]
+    #[case::carry_relative(
+        &format!("{VALID}\n[daemon]\ncarry = \"cache\"\n"),
+        "`carry` must be an absolute path to a folder of its own, found `cache`: it is relative; write it from `/`, e.g. `/cache`",
+        13, 9, "daemon.carry"
+    )]
+    #[case::carry_root(
+        &format!("{VALID}\n[daemon]\ncarry = \"//\"\n"),
+        "`carry` must be an absolute path to a folder of its own, found `//`: a volume on `/` would hide the daemon's whole filesystem",
+        13, 9, "daemon.carry"
+    )]
+    #[case::carry_inside_docker_data(
+        &format!("{VALID}\n[daemon]\ncarry = \"/var/lib/docker/cache\"\n"),
+        "`carry` must be an absolute path to a folder of its own, found `/var/lib/docker/cache`: the dind needs \
+         `/var/lib/docker` for itself; pick a folder of its own such as `/cache`",
+        13, 9, "daemon.carry"
+    )]
+    #[case::carry_above_docker_settings(
+        &format!("{VALID}\n[daemon]\ncarry = \"/etc/\"\n"),
+        "`carry` must be an absolute path to a folder of its own, found `/etc/`: the dind needs `/etc/docker` for \
+         itself; pick a folder of its own such as `/cache`",
+        13, 9, "daemon.carry"
+    )]
+    #[case::carry_with_a_space(
+        &format!("{VALID}\n[daemon]\ncarry = \"/my cache\"\n"),
+        "`carry` must be an absolute path to a folder of its own, found `/my cache`: it holds ' '; use letters, \
+         digits, `.`, `_`, `-` and `/`",
+        13, 9, "daemon.carry"
+    )]
+    #[case::carry_climbing(
+        &format!("{VALID}\n[daemon]\ncarry = \"/cache/../usr\"\n"),
+        "`carry` must be an absolute path to a folder of its own, found `/cache/../usr`: it holds `.` or `..`",
+        13, 9, "daemon.carry"
     )]
     fn invalid_scenarios(
         #[case] toml: &str,
@@ -313,6 +371,31 @@ mod scenario {
             (problem.as_str(), seen_line, seen_column, file.as_str(), seen_key.as_str()),
             (message.as_str(), line, column, "scenario.toml", key_path)
         );
+    }
+
+    /// What a store-limited override and a carry folder load as.
+    #[test]
+    fn overrides_on_other_stores_may_share_engine_and_job_and_carry_is_normalised() {
+        let toml = format!(
+            "{VALID}\n[[job.expect.override]]\nengines = [\"28.5.2\"]\nstores = [\"classic\"]\noutcome = \"executed\"\n\n\
+             [[job.expect.override]]\nengines = [\"28.5.2\"]\nstores = [\"containerd\", \"containerd\"]\n\
+             outcome = \"cached\"\n\n[daemon]\ncarry = \"/ci//cache/\"\n"
+        );
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("demo");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("scenario.toml"), toml).unwrap();
+        std::fs::write(dir.join("Dockerfile"), DOCKERFILE).unwrap();
+        let scenario = load_scenario(&dir, &catalogue()).unwrap();
+        assert_eq!(scenario.daemon.carry.as_deref(), Some("/ci/cache"));
+        let overrides = &scenario.blocks[0].expectations[0].overrides;
+        assert_eq!(overrides[0].stores, [ImageStore::Classic]);
+        assert_eq!(overrides[1].stores, [ImageStore::Containerd]);
+        let expect = &scenario.blocks[0].expectations[0];
+        let picked = |store| expect.override_for("28.5.2", store, 1).map(|o| o.stores.clone());
+        assert_eq!(picked(ImageStore::Classic), Some(vec![ImageStore::Classic]));
+        assert_eq!(picked(ImageStore::Containerd), Some(vec![ImageStore::Containerd]));
+        assert_eq!(expect.override_for("26.1.5", ImageStore::Classic, 1).map(|o| o.stores.len()), None);
     }
 
     #[test]

@@ -11,7 +11,7 @@ mod scenario {
     use harness::evidence::{observe_build, JobLayers, LayerCompare, LayerEvidence, ObservedStep};
     use harness::progress::{Build, Evidence, Format, Lines, Outcome, Step};
     use harness::scenario::{
-        check_run, evaluate, evaluate_job, DaemonMode, ExpandedJob, Expectation, Expected, Job, Override,
+        check_run, evaluate, evaluate_job, DaemonMode, ExpandedJob, Expectation, Expected, ImageStore, Job, Override,
         OverrideAction, RunCheck, RunOutput, Status, Template, Vars, COMMAND_VARS,
     };
     use rstest::rstest;
@@ -74,6 +74,7 @@ mod scenario {
     fn known_bug() -> Vec<Override> {
         vec![Override {
             engines: vec!["26.1.5".into(), "28.5.2".into()],
+            stores: ImageStore::ALL.to_vec(),
             jobs: Some(vec![3]),
             action: OverrideAction::Outcome { expected: Expected::Is(Outcome::Executed), known_bug: Some(BUG.into()) },
         }]
@@ -82,6 +83,7 @@ mod scenario {
     fn plain_override() -> Vec<Override> {
         vec![Override {
             engines: vec!["28.5.2".into()],
+            stores: ImageStore::ALL.to_vec(),
             jobs: None,
             action: OverrideAction::Outcome { expected: Expected::Is(Outcome::Remote), known_bug: None },
         }]
@@ -90,6 +92,7 @@ mod scenario {
     fn unsupported() -> Vec<Override> {
         vec![Override {
             engines: vec!["20.10.24".into()],
+            stores: ImageStore::ALL.to_vec(),
             jobs: None,
             action: OverrideAction::Unsupported("no registry cache".into()),
         }]
@@ -218,7 +221,13 @@ mod scenario {
         let expectation = cook_expectation(expected, overrides);
         let (previous, current) = layers(layer);
         let evidence = LayerEvidence { current: Some(&current), previous: Some(&previous) };
-        let v = evaluate(&expectation, engine, job, Some(observe_cook(parser, evidence, job).as_slice()));
+        let v = evaluate(
+            &expectation,
+            engine,
+            ImageStore::Classic,
+            job,
+            Some(observe_cook(parser, evidence, job).as_slice()),
+        );
         assert_eq!((&v.status, v.observed, v.progress, v.layer), (&status, observed, Some(parser), layer));
         let notes: Vec<&str> = v.notes.iter().map(String::as_str).collect();
         let expected_notes: Vec<&str> = if note.is_empty() { vec![] } else { vec![note] };
@@ -226,16 +235,51 @@ mod scenario {
         assert_eq!(v.matched.as_deref(), Some("[builder 2/4] RUN cargo chef cook --release --recipe-path recipe.json"));
     }
 
+    /// The inline-cache bug measured on the classic store only: on the
+    /// containerd store the same engine is judged by the base expectation.
+    #[rstest]
+    #[case::classic_shows_the_bug(ImageStore::Classic, Outcome::Executed, Status::KnownBug { link: BUG.into() })]
+    #[case::classic_without_the_bug(ImageStore::Classic, Outcome::Cached, Status::NoLongerReproduces { link: BUG.into() })]
+    #[case::containerd_reuses(ImageStore::Containerd, Outcome::Cached, Status::Pass)]
+    #[case::containerd_executes_and_fails(ImageStore::Containerd, Outcome::Executed, Status::Fail)]
+    fn an_override_limited_to_a_store_applies_only_there(
+        #[case] store: ImageStore,
+        #[case] parser: Outcome,
+        #[case] status: Status,
+    ) {
+        let mut overrides = known_bug();
+        overrides[0].stores = vec![ImageStore::Classic];
+        let e = cook_expectation(Expected::Reused, overrides);
+        let v = evaluate(&e, "28.5.2", store, 3, Some(observe_cook(parser, LayerEvidence::default(), 3).as_slice()));
+        assert_eq!(v.status, status);
+        let expected = if store == ImageStore::Classic { Expected::Is(Outcome::Executed) } else { Expected::Reused };
+        assert_eq!(v.expected, expected);
+        assert_eq!(e.override_for("28.5.2", ImageStore::Containerd, 3).map(|o| &o.engines), None);
+        assert!(e.override_for("28.5.2", ImageStore::Classic, 3).is_some());
+    }
+
     #[test]
     fn a_step_not_in_the_log_is_absent() {
         let mut e = cook_expectation(Expected::Reused, vec![]);
         e.step = "RUN cargo chef cook --locked".into();
-        let v = evaluate(&e, "26.1.5", 2, Some(observe_cook(Outcome::Cached, LayerEvidence::default(), 2).as_slice()));
+        let v = evaluate(
+            &e,
+            "26.1.5",
+            ImageStore::Classic,
+            2,
+            Some(observe_cook(Outcome::Cached, LayerEvidence::default(), 2).as_slice()),
+        );
         assert_eq!((v.status, v.observed, v.matched), (Status::Fail, Some(Outcome::Absent), None));
         assert_eq!(v.notes, ["no step of build `builder` matches `RUN cargo chef cook --locked`"]);
 
         e.expected = Expected::Is(Outcome::Absent);
-        let v = evaluate(&e, "26.1.5", 2, Some(observe_cook(Outcome::Cached, LayerEvidence::default(), 2).as_slice()));
+        let v = evaluate(
+            &e,
+            "26.1.5",
+            ImageStore::Classic,
+            2,
+            Some(observe_cook(Outcome::Cached, LayerEvidence::default(), 2).as_slice()),
+        );
         assert_eq!(v.status, Status::Pass);
     }
 
@@ -244,21 +288,33 @@ mod scenario {
         let mut e = cook_expectation(Expected::Reused, vec![]);
         e.step = "COPY . .".into();
         e.stage = None;
-        let v = evaluate(&e, "26.1.5", 2, Some(observe_cook(Outcome::Cached, LayerEvidence::default(), 2).as_slice()));
+        let v = evaluate(
+            &e,
+            "26.1.5",
+            ImageStore::Classic,
+            2,
+            Some(observe_cook(Outcome::Cached, LayerEvidence::default(), 2).as_slice()),
+        );
         assert_eq!((v.status, v.observed), (Status::Fail, None));
         assert_eq!(
             v.notes,
             ["2 steps match `COPY . .` ([planner 1/4] COPY . .; [builder 3/4] COPY . .): name the stage with `stage`"]
         );
         e.stage = Some("planner".into());
-        let v = evaluate(&e, "26.1.5", 2, Some(observe_cook(Outcome::Cached, LayerEvidence::default(), 2).as_slice()));
+        let v = evaluate(
+            &e,
+            "26.1.5",
+            ImageStore::Classic,
+            2,
+            Some(observe_cook(Outcome::Cached, LayerEvidence::default(), 2).as_slice()),
+        );
         assert_eq!((v.status, v.observed), (Status::Pass, Some(Outcome::Cached)));
     }
 
     #[test]
     fn a_build_without_a_log_fails_its_expectations() {
         let e = cook_expectation(Expected::Reused, vec![]);
-        let v = evaluate(&e, "26.1.5", 2, None);
+        let v = evaluate(&e, "26.1.5", ImageStore::Classic, 2, None);
         assert_eq!((v.status, v.observed, v.progress), (Status::Fail, None, None));
         assert_eq!(v.notes, ["build `builder` left no progress log"]);
     }
@@ -300,7 +356,7 @@ mod scenario {
         let statuses: Vec<Vec<Status>> = (1..=3)
             .map(|number| {
                 let job = ExpandedJob { number, job: &job };
-                evaluate_job(&job, "26.1.5", &builds).into_iter().map(|v| v.status).collect()
+                evaluate_job(&job, "26.1.5", ImageStore::Classic, &builds).into_iter().map(|v| v.status).collect()
             })
             .collect();
         assert_eq!(statuses, [vec![Status::Pass], vec![Status::Fail], vec![Status::KnownBug { link: BUG.into() }]]);
@@ -309,8 +365,13 @@ mod scenario {
     #[test]
     fn a_verdict_serializes_for_the_report() {
         let e = cook_expectation(Expected::Reused, known_bug());
-        let v =
-            evaluate(&e, "26.1.5", 3, Some(observe_cook(Outcome::Executed, LayerEvidence::default(), 3).as_slice()));
+        let v = evaluate(
+            &e,
+            "26.1.5",
+            ImageStore::Classic,
+            3,
+            Some(observe_cook(Outcome::Executed, LayerEvidence::default(), 3).as_slice()),
+        );
         let json = serde_json::to_value(&v).unwrap();
         assert_eq!(
             json,

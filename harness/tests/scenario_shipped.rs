@@ -10,7 +10,7 @@ mod scenario {
     use harness::catalogue::{workspace_root, Catalogue};
     use harness::evidence::{observe_build, LayerEvidence, ObservedStep};
     use harness::progress::{parse_path, Build};
-    use harness::scenario::{evaluate_job, load_all, load_scenario, DaemonMode, Scenario, Status, Vars};
+    use harness::scenario::{evaluate_job, load_all, load_scenario, DaemonMode, ImageStore, Scenario, Status, Vars};
     use indoc::indoc;
 
     fn catalogue() -> Catalogue {
@@ -69,7 +69,9 @@ mod scenario {
                 "cache-mount-copy",
                 "ci-cache-from-all-stages",
                 "ci-inline-cache",
+                "ci-local-cache",
                 "ci-registry-cache-max",
+                "ci-registry-cache-min",
                 "dependency-change",
                 "local-source-edit",
             ]
@@ -167,6 +169,48 @@ mod scenario {
     }
 
     #[test]
+    fn registry_cache_min_builds_the_runtime_stage_with_mode_min() {
+        let scenario = shipped("ci-registry-cache-min");
+        assert!(scenario.daemon.containerd_snapshotter);
+        assert_eq!(scenario.daemon.carry, None);
+        let build = scenario.jobs().next().unwrap().job.commands[0].render(&vars("ci-registry-cache-min", 1));
+        assert_eq!(
+            build.script,
+            "docker buildx build --progress=plain --target runtime \
+             --cache-from type=registry,ref=registry:5000/ci-registry-cache-min:cache \
+             --cache-to type=registry,ref=registry:5000/ci-registry-cache-min:cache,mode=min \
+             --tag registry:5000/ci-registry-cache-min:runtime ."
+        );
+        let dockerfile = scenario.dockerfiles[0].render(&vars("ci-registry-cache-min", 1));
+        assert!(dockerfile.contains("FROM registry:5000/runtime:bookworm AS runtime\n"), "{dockerfile}");
+    }
+
+    #[test]
+    fn local_cache_carries_its_folder_and_replaces_the_cache_each_job() {
+        let scenario = shipped("ci-local-cache");
+        assert!(scenario.daemon.containerd_snapshotter);
+        assert_eq!(scenario.daemon.carry.as_deref(), Some("/cache"));
+        assert!(scenario.jobs().all(|j| j.daemon() == DaemonMode::Fresh));
+        let scripts: Vec<String> = scenario
+            .jobs()
+            .nth(1)
+            .unwrap()
+            .job
+            .commands
+            .iter()
+            .map(|c| c.render(&vars("ci-local-cache", 2)).script)
+            .collect();
+        assert_eq!(
+            scripts,
+            [
+                "docker buildx build --progress=plain --target builder --cache-from type=local,src=/cache/buildx \
+                 --cache-to type=local,dest=/cache/buildx-new,mode=max --tag registry:5000/ci-local-cache:builder .",
+                "rm -rf /cache/buildx && mv /cache/buildx-new /cache/buildx",
+            ]
+        );
+    }
+
+    #[test]
     fn cache_mount_copy_builds_both_dockerfiles_on_one_daemon() {
         let scenario = shipped("cache-mount-copy");
         let daemons: Vec<DaemonMode> = scenario.jobs().map(|j| j.daemon()).collect();
@@ -192,7 +236,8 @@ mod scenario {
         parse_path(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).pop().unwrap()
     }
 
-    /// The verdicts on the recorded logs of one engine, job by job.
+    /// The verdicts on the recorded logs of one engine (on the scenario's
+    /// own image store), job by job.
     fn judge(scenario: &Scenario, engine: &str, logs: &[(u32, &str, &str)]) -> Vec<(u32, String, Status)> {
         let mut out = Vec::new();
         for job in scenario.jobs() {
@@ -205,7 +250,7 @@ mod scenario {
                 continue;
             }
             let builds: HashMap<&str, &[ObservedStep]> = observed.iter().map(|(id, s)| (*id, s.as_slice())).collect();
-            for v in evaluate_job(&job, engine, &builds) {
+            for v in evaluate_job(&job, engine, ImageStore::declared(scenario), &builds) {
                 if builds.contains_key(v.build.as_str()) {
                     out.push((v.job, v.step.clone(), v.status));
                 }

@@ -1,12 +1,14 @@
 //! `harness check`: loads and validates scenarios without Docker; with
-//! `--plan`, prints what `harness run` would do on each engine: the
-//! concrete jobs with their command lines, from the job plan.
+//! `--plan`, prints what `harness run` would do on each engine (and image
+//! store, `--store`): the concrete jobs with their command lines and the
+//! expectations that apply there, from the job plan.
 
 use std::path::Path;
 
 use super::exit::{CliError, CliResult, Exit};
 use crate::catalogue::{workspace_root, Catalogue, ResolvedMode};
-use crate::runner::plan::{Plan, RunValues};
+use crate::runner::plan::{Plan, RunValues, Target};
+use crate::runner::StoreAxis;
 use crate::scenario::{load_all, load_scenario, Scenario};
 
 #[derive(Debug, clap::Args)]
@@ -19,6 +21,11 @@ pub struct Args {
     /// default: the catalogue's default engine.
     #[arg(long = "engine", value_name = "VERSION")]
     engines: Vec<String>,
+    /// Image stores for `--plan`: `classic`, `containerd`, `both`, or
+    /// `scenario` (each scenario's own); expectations limited to a store
+    /// (`stores` in an override) differ between them.
+    #[arg(long, default_value = "scenario", value_name = "STORE")]
+    store: StoreAxis,
     /// Print each scenario's job plan: edits, command lines, run checks and
     /// expectations, with the registry name a run uses.
     #[arg(long)]
@@ -43,7 +50,10 @@ pub fn run(args: Args) -> CliResult {
                     .resolve(version, ResolvedMode::Local)
                     .or_else(|_| catalogue.resolve(version, ResolvedMode::Official))
                     .map_err(CliError::bad_input)?;
-                println!("{}", Plan::build(scenario, engine, RunValues::offline(&images), None));
+                for store in args.store.stores(scenario) {
+                    let plan = Plan::build_on(scenario, Target { engine, store }, RunValues::offline(&images), None);
+                    println!("{plan}");
+                }
             }
         }
     }

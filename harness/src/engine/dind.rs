@@ -34,6 +34,7 @@ use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 use tokio::sync::OnceCell;
 
+use super::carry::CarryVolume;
 use super::cleanup::{self, RunLabel, ROLE_LABEL, RUN_LABEL};
 use super::disk::{self, DATA_ROOT};
 use super::docker::{self, error_chain, split_reference};
@@ -123,6 +124,8 @@ pub struct DaemonOptions {
     /// A cap on the data root in bytes: a tmpfs of that size instead of a
     /// volume (the runner takes it from [`super::disk::DISK_ENV`]).
     pub disk_limit: Option<u64>,
+    /// A volume carried between the cell's daemons, mounted at its path.
+    pub carry: Option<CarryVolume>,
 }
 
 impl Default for DaemonOptions {
@@ -139,6 +142,7 @@ impl Default for DaemonOptions {
             hub_mirror: true,
             api: DaemonApi::Socket,
             disk_limit: None,
+            carry: None,
         }
     }
 }
@@ -192,6 +196,12 @@ impl DaemonOptions {
     /// Caps the data root at `bytes` (a tmpfs); `None` keeps the volume.
     pub fn with_disk_limit(mut self, bytes: Option<u64>) -> Self {
         self.disk_limit = bytes;
+        self
+    }
+
+    /// Mounts `carry` (a volume that outlives the daemon) at its path.
+    pub fn with_carry(mut self, carry: Option<CarryVolume>) -> Self {
+        self.carry = carry;
         self
     }
 
@@ -374,7 +384,13 @@ impl Daemon {
         if opts.containerd_store && !versions.containerd_store {
             return Err(EngineError::ContainerdStoreUnavailable { image: image.to_owned() });
         }
-        let volumes = cleanup::container_volumes(&docker, container.id()).await?;
+        // The carry volume outlives the dind: it is the cell's, not this daemon's.
+        let carried = opts.carry.as_ref().map(CarryVolume::name);
+        let volumes = cleanup::container_volumes(&docker, container.id())
+            .await?
+            .into_iter()
+            .filter(|v| Some(v.as_str()) != carried)
+            .collect();
         let daemon = Daemon {
             container,
             docker,
@@ -431,7 +447,8 @@ impl Daemon {
         self.container.id()
     }
 
-    /// Volumes of the dind container (its anonymous `/var/lib/docker`).
+    /// Volumes of the dind container that go with it (its anonymous
+    /// `/var/lib/docker`; not a carry volume).
     pub fn volumes(&self) -> &[String] {
         &self.volumes
     }
@@ -642,6 +659,9 @@ async fn launch(
         });
     if let Some(dir) = certdir {
         request = request.with_env_var("DOCKER_TLS_CERTDIR", dir);
+    }
+    if let Some(carry) = &opts.carry {
+        request = request.with_mount(testcontainers::core::Mount::volume_mount(carry.name(), carry.path()));
     }
     match request.start().await {
         Ok(container) => Ok(container),

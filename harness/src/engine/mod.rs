@@ -12,7 +12,8 @@
 //! and tears down, see `runner::interrupt`; the CLI then sweeps the label).
 //!
 //! Files, one job each: [`tls`] (CA and server certificate), [`registry`],
-//! [`dind`] (settings, start, privileged fallback), [`disk`] (the data root's cap, running out of space), [`exec`] (streamed exec
+//! [`dind`] (settings, start, privileged fallback), [`disk`] (the data root's cap, running out of space),
+//! [`carry`] (the folder a cell's daemons share), [`exec`] (streamed exec
 //! with timeout), [`facts`] (versions, layers, history), [`context`] (tar
 //! upload), [`cleanup`] (labels, leftovers), [`clean`] (what a killed run left), [`docker`] (client, test guard),
 //! [`base_images`] (the images Dockerfiles need: sources and seeding).
@@ -26,6 +27,7 @@
 //! host daemon compresses every layer), once per run.
 
 mod base_images;
+mod carry;
 mod clean;
 mod cleanup;
 mod context;
@@ -42,6 +44,7 @@ pub use base_images::{
     mirror_honoured, needed_images, plan_provisions, rewrites_for, seed_provisions, stand_ins, BaseImageError,
     MissingImage, Needed, Provision, Route, Source,
 };
+pub use carry::{CarryVolume, CARRY_ROLE};
 pub use clean::{clean_run, runs_present, Cleaned};
 pub use cleanup::{existing_volumes, leftovers, sweep, Leftovers, RunLabel, ROLE_LABEL, RUN_ID_ENV, RUN_LABEL};
 pub use dind::{nameservers, Daemon, DaemonApi, DaemonOptions, Rights, REGISTRY_PASSWORD_FILE, TLS_CERTDIR};

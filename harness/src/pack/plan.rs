@@ -44,6 +44,8 @@ pub(crate) struct PackPlan {
     /// The official dind image for the engine.
     pub dind_image: String,
     pub containerd_store: bool,
+    /// The folder every dind mounts from one volume kept between jobs.
+    pub carry: Option<String>,
     /// Why the scenario cannot run on this engine, if it cannot.
     pub unsupported: Option<String>,
     /// Dockerfile name and text, placeholders rendered.
@@ -123,6 +125,7 @@ pub(crate) fn pack_plan(scenario: &Scenario, engine: &EngineEntry, values: &Pack
         engine: plan.engine,
         dind_image: engine.official.clone(),
         containerd_store: scenario.daemon.containerd_snapshotter,
+        carry: plan.carry,
         unsupported: plan.unsupported,
         dockerfiles: plan.dockerfiles.into_iter().map(|d| (d.name, d.content)).collect(),
         jobs: plan.jobs.iter().map(job_plan).collect(),

@@ -6,6 +6,7 @@ warn() { printf 'repro: %s\n' "$*" >&2; }
 die() { warn "setup error: $*"; exit 2; }
 
 containers=''
+volumes=''
 seed_tags=''
 tmp=''
 failures=0
@@ -13,6 +14,7 @@ bugs=0
 
 cleanup() {
   for c in $containers; do docker rm -f -v "$c" >/dev/null 2>&1 || true; done
+  for v in $volumes; do docker volume rm -f "$v" >/dev/null 2>&1 || true; done
   for t in $seed_tags; do docker rmi "$t" >/dev/null 2>&1 || true; done
   if [ -n "$tmp" ]; then rm -rf "$tmp"; fi
 }
@@ -137,7 +139,9 @@ decide_rights() {
   fi
 }
 
-# A fresh dind: $1 image, $2 containerd image store (true/false).
+# A fresh dind: $1 image, $2 containerd image store (true/false). The
+# engine's carry volume, if any, is mounted at its folder (--mount: the
+# folder is a plain path, no colon to split on).
 start_dind() {
   [ -n "${rights:-}" ] || decide_rights "$1"
   dind_n=$((${dind_n:-0} + 1))
@@ -154,6 +158,7 @@ start_dind() {
   if [ "$rights" = privileged ]; then
     docker create --name "$dind" --label "$label" --privileged \
       -v /var/lib/docker --add-host "$REGISTRY_HOST:$registry_ip" \
+      ${carry_vol:+--mount} ${carry_vol:+"type=volume,source=$carry_vol,target=$engine_carry"} \
       "$1" dockerd --host=unix:///var/run/docker.sock $REPRO_DOCKERD_FLAGS >/dev/null || die "cannot create a dind from $1"
   else
     docker create --name "$dind" --label "$label" \
@@ -161,6 +166,7 @@ start_dind() {
       --security-opt apparmor=unconfined --security-opt systempaths=unconfined \
       -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
       -v /var/lib/docker --add-host "$REGISTRY_HOST:$registry_ip" \
+      ${carry_vol:+--mount} ${carry_vol:+"type=volume,source=$carry_vol,target=$engine_carry"} \
       "$1" dockerd --host=unix:///var/run/docker.sock $REPRO_DOCKERD_FLAGS >/dev/null || die "cannot create a dind from $1"
   fi
   docker cp "$etc/." "$dind:/etc/docker" || die "cannot copy daemon.json and the CA into the dind"
@@ -327,11 +333,20 @@ check_run() {
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$engine" "$job" run '' "$1" "${bad:-ok}" "$verdict" >>"$REPRO_OUT/results.tsv"
 }
 
-# Starts engine $1 (dind image $2, containerd store $3) from a fresh context.
+# Starts engine $1 (dind image $2, containerd store $3) from a fresh context;
+# $4, when not empty, is the folder every dind of the engine mounts from one
+# volume, kept from job to job as a CI cache keeps a folder.
 engine_begin() {
   engine=$1
   engine_image=$2
   engine_containerd=$3
+  engine_carry=${4:-}
+  carry_vol=''
+  if [ -n "$engine_carry" ]; then
+    carry_vol="$prefix-carry-$1"
+    volumes="$volumes $carry_vol"
+    docker volume create --label "$label" "$carry_vol" >/dev/null || die "cannot create the volume $carry_vol"
+  fi
   engine_out="$REPRO_OUT/$1"
   rm -rf "$engine_out"
   mkdir -p "$engine_out"
@@ -341,11 +356,14 @@ engine_begin() {
   ensure_image "$engine_image"
   say ""
   say "=== engine $1: $engine_image"
+  if [ -n "$carry_vol" ]; then say "carry: $engine_carry in every dind, from the volume $carry_vol"; fi
 }
 
 engine_end() {
   if [ -n "${dind:-}" ]; then docker rm -f -v "$dind" >/dev/null 2>&1 || true; fi
   dind=''
+  if [ -n "${carry_vol:-}" ]; then docker volume rm -f "$carry_vol" >/dev/null 2>&1 || true; fi
+  carry_vol=''
 }
 
 wanted() {

@@ -133,8 +133,14 @@ fn engine(s: &mut String, pack: &EnginePack<'_>, findings: &mut Vec<Finding>) {
         let _ = writeln!(s, "}}\nif wanted {}; then {func}; fi", quote(&plan.engine));
         return;
     }
-    let _ =
-        writeln!(s, "  engine_begin {} \"${}\" {}", quote(&plan.engine), dind_var(&plan.engine), plan.containerd_store);
+    let _ = writeln!(
+        s,
+        "  engine_begin {} \"${}\" {} {}",
+        quote(&plan.engine),
+        dind_var(&plan.engine),
+        plan.containerd_store,
+        quote(plan.carry.as_deref().unwrap_or(""))
+    );
     for job in &plan.jobs {
         let changed = pack.files.get(&job.number);
         job_lines(s, plan, job, changed, findings);

@@ -17,6 +17,7 @@ use super::result::{JobReport, RunReport, RunStatus, REPORT_SCHEMA};
 use super::shared::Shared;
 use super::workspace::Workspace;
 use super::RunOptions;
+use crate::engine::CarryVolume;
 use crate::scenario::Scenario;
 
 /// Runs `scenario` on `opts.engine` and returns its report; never fails:
@@ -77,7 +78,11 @@ async fn run_jobs(
     let workspace = Workspace::create(&opts.root, scenario)
         .map_err(|source| RunError::Workspace { fixture: scenario.fixture.clone(), source })?
         .with_rewrites(rewrites, scenario);
-    let mut runner = JobRunner::new(opts, shared, events, workspace, &plan.dockerfiles, scenario);
+    let carry = match &plan.carry {
+        Some(path) => Some(CarryVolume::create(&opts.label, path).await?),
+        None => None,
+    };
+    let mut runner = JobRunner::new(opts, shared, events, workspace, &plan.dockerfiles, scenario).with_carry(carry);
     let mut outcome = Ok(());
     for job in &plan.jobs {
         if let Err(e) = interrupt::check(&format!("the run, before job {}", job.number)) {

@@ -26,7 +26,9 @@ use super::workspace::Workspace;
 use super::{ImageStore, RunOptions};
 use crate::cache::BuildDefinition;
 use crate::catalogue::ResolvedMode;
-use crate::engine::{disk_limit_from_env, log_says_no_space, Daemon, DaemonOptions, EngineError, ExecOutcome};
+use crate::engine::{
+    disk_limit_from_env, log_says_no_space, CarryVolume, Daemon, DaemonOptions, EngineError, ExecOutcome,
+};
 use crate::evidence::{observe, JobLayers, LayerEvidence, Witnesses};
 use crate::progress::{self, Build};
 use crate::scenario::{check_run, evaluate_job, DaemonMode, ObservedBuilds, RunOutput, Scenario};
@@ -53,6 +55,8 @@ pub(crate) struct JobRunner<'a> {
     previous: Option<JobLayers>,
     /// Reads each job's pushed cache and explains its misses.
     cache: CacheHook,
+    /// The folder every daemon of the cell mounts (`[daemon] carry`).
+    carry: Option<CarryVolume>,
 }
 
 /// What a job's commands left for judging.
@@ -85,7 +89,15 @@ impl<'a> JobRunner<'a> {
             daemon: None,
             previous: None,
             cache: CacheHook::default(),
+            carry: None,
         }
+    }
+
+    /// Mounts `carry` in every daemon the runner starts; [`Self::stop`]
+    /// removes it after the last one.
+    pub(crate) fn with_carry(mut self, carry: Option<CarryVolume>) -> Self {
+        self.carry = carry;
+        self
     }
 
     /// Runs one job. An edit that changes nothing or a command that fails
@@ -156,7 +168,8 @@ impl<'a> JobRunner<'a> {
                 .with_containerd_store(self.containerd)
                 .with_allow_pull(self.opts.images.mode == ResolvedMode::Official)
                 .with_login(!self.logs_in)
-                .with_disk_limit(disk_limit_from_env()?);
+                .with_disk_limit(disk_limit_from_env()?)
+                .with_carry(self.carry.clone());
             let start = Daemon::start(&self.opts.images.dind, self.shared.registry(), options);
             let daemon = interrupt::race(&format!("job {}: the start of its daemon", job.number), start).await??;
             report.daemon_ready_secs = Some(daemon.ready_after().as_secs_f64());
@@ -388,7 +401,7 @@ impl<'a> JobRunner<'a> {
             .filter(|b| b.parse_error.is_none())
             .map(|b| (b.id.as_str(), b.steps.as_slice()))
             .collect();
-        let verdicts = evaluate_job(&job.job, &self.opts.engine.version, &builds);
+        let verdicts = evaluate_job(&job.job, &self.opts.engine.version, self.opts.store, &builds);
         for verdict in &verdicts {
             let why = report.why_line(verdict).map(str::to_owned);
             self.events.emit(EventKind::ExpectationChecked {
@@ -409,9 +422,15 @@ impl<'a> JobRunner<'a> {
         }
     }
 
-    /// Stops the daemon, whatever happened.
+    /// Stops the daemon, whatever happened, then removes the carried folder.
     pub(crate) async fn stop(mut self) {
         self.stop_daemon().await;
+        if let Some(carry) = self.carry.take() {
+            let name = carry.name().to_owned();
+            if let Err(e) = carry.remove().await {
+                tracing::warn!("failed to remove the carry volume {name}: {e:#}");
+            }
+        }
     }
 }
 

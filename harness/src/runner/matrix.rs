@@ -25,27 +25,8 @@ use super::store::{store_unsupported, StoreAxis};
 use super::workspace::plan_scenario_base_images;
 use crate::catalogue::{compare_versions, Catalogue, CatalogueError, EngineEntry, ResolvedMode, RunImages};
 use crate::engine::{Credentials, Provision, Rights, RunLabel};
+pub use crate::scenario::ImageStore;
 use crate::scenario::Scenario;
-
-/// Which image store a cell's daemons use.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ImageStore {
-    /// The classic graph-driver store.
-    #[default]
-    Classic,
-    /// The containerd image store (`containerd-snapshotter`).
-    Containerd,
-}
-
-impl fmt::Display for ImageStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Classic => "classic",
-            Self::Containerd => "containerd",
-        })
-    }
-}
 
 /// Names one cell: `ci-inline-cache/26.1.5/classic`. Keys order by
 /// scenario, then engine version (numerically), then store: the one order of
@@ -401,7 +382,17 @@ mod tests {
         assert_eq!(
             names,
             [
-                (false, vec!["cache-mount-copy", "ci-registry-cache-max", "dependency-change", "local-source-edit"]),
+                (
+                    false,
+                    vec![
+                        "cache-mount-copy",
+                        "ci-local-cache",
+                        "ci-registry-cache-max",
+                        "ci-registry-cache-min",
+                        "dependency-change",
+                        "local-source-edit"
+                    ]
+                ),
                 (true, vec!["ci-cache-from-all-stages", "ci-inline-cache"]),
             ]
         );

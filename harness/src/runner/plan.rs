@@ -68,6 +68,9 @@ pub(crate) struct Plan<'s> {
     pub(crate) store: ImageStore,
     /// The fixture folder copied as the build context.
     pub(crate) fixture: String,
+    /// The folder every daemon of the cell mounts and keeps between jobs
+    /// (`[daemon] carry`).
+    pub(crate) carry: Option<String>,
     /// Why the scenario does not run on this engine (then nothing runs).
     pub(crate) unsupported: Option<String>,
     pub(crate) values: RunValues,
@@ -179,12 +182,13 @@ impl<'s> Plan<'s> {
             .iter()
             .map(|d| PlannedFile { name: d.name.clone(), content: d.render(&vars(1)) })
             .collect();
-        let jobs = scenario.jobs().take(limit).map(|job| plan_job(job, vars(job.number), &engine.version)).collect();
+        let jobs = scenario.jobs().take(limit).map(|job| plan_job(job, vars(job.number), target)).collect();
         Self {
             scenario: scenario.name.clone(),
             engine: engine.version.clone(),
             store,
             fixture: scenario.fixture.clone(),
+            carry: scenario.daemon.carry.clone(),
             unsupported: scenario.unsupported_reason(engine).or_else(|| store_unsupported(scenario, engine, store)),
             values,
             dockerfiles,
@@ -225,7 +229,7 @@ fn job_vars(scenario: &Scenario, target: Target<'_>, values: &RunValues, number:
     }
 }
 
-fn plan_job<'s>(job: ExpandedJob<'s>, vars: Vars, engine: &str) -> PlannedJob<'s> {
+fn plan_job<'s>(job: ExpandedJob<'s>, vars: Vars, target: Target<'_>) -> PlannedJob<'s> {
     let edits = job.job.edits.iter().map(|e| plan_edit(&e.file, &e.action, &vars)).collect();
     let commands = job
         .job
@@ -254,7 +258,7 @@ fn plan_job<'s>(job: ExpandedJob<'s>, vars: Vars, engine: &str) -> PlannedJob<'s
                 known_bug: None,
                 unsupported: None,
             };
-            match e.override_for(engine, job.number).map(|o| &o.action) {
+            match e.override_for(&target.engine.version, target.store, job.number).map(|o| &o.action) {
                 Some(OverrideAction::Outcome { expected, known_bug }) => {
                     planned.expected = *expected;
                     planned.known_bug = known_bug.clone();
@@ -320,12 +324,19 @@ fn command_slug(kind: &CommandKind) -> &'static str {
 impl fmt::Display for Plan<'_> {
     /// The commands as a person would type them, job by job.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "plan: {} on engine {} (fixture `{}`)", self.scenario, self.engine, self.fixture)?;
+        writeln!(
+            f,
+            "plan: {} on engine {}, {} image store (fixture `{}`)",
+            self.scenario, self.engine, self.store, self.fixture
+        )?;
         if let Some(reason) = &self.unsupported {
             return writeln!(f, "unsupported on this engine: {reason}");
         }
         for file in &self.dockerfiles {
             writeln!(f, "dockerfile {} ({} lines)", file.name, file.content.lines().count())?;
+        }
+        if let Some(path) = &self.carry {
+            writeln!(f, "carry {path}: one folder for the cell, empty before job 1, kept from job to job")?;
         }
         for job in &self.jobs {
             write!(f, "{job}")?;
@@ -394,6 +405,30 @@ mod tests {
     #[test]
     fn ci_inline_cache_plan_without_docker() {
         insta::assert_snapshot!(plan_of("ci-inline-cache", "26.1.5"));
+    }
+
+    #[test]
+    fn a_carried_folder_is_in_the_plan() {
+        let plan = plan_of("ci-local-cache", "28.5.2");
+        assert!(plan.contains("\ncarry /cache: one folder for the cell, empty before job 1, kept from job to job\n"));
+        assert!(plan.starts_with("plan: ci-local-cache on engine 28.5.2, containerd image store"), "{plan}");
+    }
+
+    #[test]
+    fn an_override_limited_to_a_store_is_planned_only_on_that_store() {
+        let catalogue = Catalogue::load_default().unwrap();
+        let mut scenario = load_scenario(&workspace_root().join("scenarios/ci-inline-cache"), &catalogue).unwrap();
+        let cook = scenario.blocks[0].expectations.iter_mut().find(|e| !e.overrides.is_empty()).unwrap();
+        cook.overrides[0].stores = vec![ImageStore::Classic];
+        let engine = catalogue.engine("28.5.2").unwrap();
+        let images = catalogue.resolve("28.5.2", ResolvedMode::Local).unwrap();
+        let job3 = |store| {
+            let plan = Plan::build_on(&scenario, Target { engine, store }, RunValues::offline(&images), Some(3));
+            let cook = plan.jobs[2].expectations.iter().find(|e| e.step == "RUN cargo chef cook").unwrap().clone();
+            (cook.expected.name(), cook.known_bug.is_some())
+        };
+        assert_eq!(job3(ImageStore::Classic), ("executed", true));
+        assert_eq!(job3(ImageStore::Containerd), ("reused", false));
     }
 
     #[test]

@@ -130,8 +130,13 @@ pub enum Problem {
     JobOutOfRange { number: u32, first: u32, last: u32 },
     #[error("`known_bug` must be an upstream link (https://...), found `{found}`")]
     NotALink { found: String },
-    #[error("this override and override {other} both cover engine `{engine}` on the same job")]
-    OverlappingOverrides { engine: String, other: usize },
+    #[error(
+        "this override and override {other} both cover engine `{engine}` with the {store} image store on the same \
+         job: narrow `engines`, `stores` or `jobs`"
+    )]
+    OverlappingOverrides { engine: String, store: super::model::ImageStore, other: usize },
+    #[error("`carry` must be an absolute path to a folder of its own, found `{path}`: {why}")]
+    BadCarry { path: String, why: String },
 }
 
 /// A key as TOML spells it: bare when it can be, quoted otherwise.

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::model::{ExpandedJob, Expectation, Expected, OverrideAction, RunCheck};
+use super::model::{ExpandedJob, Expectation, Expected, ImageStore, OverrideAction, RunCheck};
 use super::template::Vars;
 use crate::evidence::{LayerCompare, ObservedStep};
 use crate::progress::Outcome;
@@ -64,15 +64,27 @@ pub struct Verdict {
     pub notes: Vec<String>,
 }
 
-/// Evaluates every expectation that applies to `job` on `engine`.
-/// `builds` maps build ids (see [`super::BuildCommand::id`]) to their observed steps.
-pub fn evaluate_job(job: &ExpandedJob<'_>, engine: &str, builds: &ObservedBuilds<'_>) -> Vec<Verdict> {
-    job.expectations().map(|e| evaluate(e, engine, job.number, builds.get(e.build.as_str()).copied())).collect()
+/// Evaluates every expectation that applies to `job` on `engine` with
+/// image store `store`. `builds` maps build ids (see
+/// [`super::BuildCommand::id`]) to their observed steps.
+pub fn evaluate_job(
+    job: &ExpandedJob<'_>,
+    engine: &str,
+    store: ImageStore,
+    builds: &ObservedBuilds<'_>,
+) -> Vec<Verdict> {
+    job.expectations().map(|e| evaluate(e, engine, store, job.number, builds.get(e.build.as_str()).copied())).collect()
 }
 
 /// Evaluates one expectation against the observed steps of the build it
-/// names (`None` when that build left no log).
-pub fn evaluate(expectation: &Expectation, engine: &str, job: u32, build: Option<&[ObservedStep]>) -> Verdict {
+/// names (`None` when that build left no log), on `engine` with `store`.
+pub fn evaluate(
+    expectation: &Expectation,
+    engine: &str,
+    store: ImageStore,
+    job: u32,
+    build: Option<&[ObservedStep]>,
+) -> Verdict {
     let mut notes = Vec::new();
     let found = match build {
         None => {
@@ -93,7 +105,7 @@ pub fn evaluate(expectation: &Expectation, engine: &str, job: u32, build: Option
         Found::Absent => (Some(Outcome::Absent), Some(Outcome::Absent)),
         Found::Unknown => (None, None),
     };
-    let (expected, status) = judge(expectation, engine, job, observed, &mut notes);
+    let (expected, status) = judge(expectation, (engine, store), job, observed, &mut notes);
     Verdict {
         job,
         build: expectation.build.clone(),
@@ -109,16 +121,17 @@ pub fn evaluate(expectation: &Expectation, engine: &str, job: u32, build: Option
     }
 }
 
-/// The outcome expected on `engine` in `job`, and whether `observed` holds it.
+/// The outcome expected on an engine with an image store in `job`, and
+/// whether `observed` holds it.
 fn judge(
     expectation: &Expectation,
-    engine: &str,
+    (engine, store): (&str, ImageStore),
     job: u32,
     observed: Option<Outcome>,
     notes: &mut Vec<String>,
 ) -> (Expected, Status) {
     let base = expectation.expected;
-    match expectation.override_for(engine, job).map(|o| &o.action) {
+    match expectation.override_for(engine, store, job).map(|o| &o.action) {
         Some(OverrideAction::Unsupported(reason)) => (base, Status::Unsupported { reason: reason.clone() }),
         Some(OverrideAction::Outcome { expected: alt, known_bug }) => {
             let status = match (observed, known_bug) {

@@ -31,7 +31,7 @@ pub use expect::{check_run, evaluate, evaluate_job, ObservedBuilds, RunOutput, R
 pub use load::{load_all, load_scenario, SCENARIO_FILE};
 pub use model::{
     BuildCommand, Command, CommandKind, DaemonConfig, DaemonMode, Dockerfile, Edit, EditAction, ExpandedJob,
-    Expectation, Expected, Frontend, Job, Override, OverrideAction, RunCheck, Scenario,
+    Expectation, Expected, Frontend, ImageStore, Job, Override, OverrideAction, RunCheck, Scenario,
 };
 pub use render::{quote, RenderedCommand};
 pub use template::{PlaceholderError, Template, Var, Vars, COMMAND_VARS, DOCKERFILE_VARS};

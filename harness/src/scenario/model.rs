@@ -48,10 +48,39 @@ pub struct Dockerfile {
 }
 
 /// How every daemon of the scenario is set up.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DaemonConfig {
     /// `"features": {"containerd-snapshotter": true}` in daemon.json.
     pub containerd_snapshotter: bool,
+    /// An absolute path in every job's daemon container whose content
+    /// survives from one job's daemon to the next (a CI cache folder).
+    pub carry: Option<String>,
+}
+
+/// Which image store a daemon uses: an axis of the matrix, and what an
+/// expectation's override may be limited to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageStore {
+    /// The classic graph-driver store.
+    #[default]
+    Classic,
+    /// The containerd image store (`containerd-snapshotter`).
+    Containerd,
+}
+
+impl ImageStore {
+    /// Both stores, in order.
+    pub const ALL: [ImageStore; 2] = [ImageStore::Classic, ImageStore::Containerd];
+}
+
+impl std::fmt::Display for ImageStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Classic => "classic",
+            Self::Containerd => "containerd",
+        })
+    }
 }
 
 /// Whether a job gets a new daemon or keeps the previous job's.
@@ -245,9 +274,10 @@ pub struct Expectation {
 }
 
 impl Expectation {
-    /// The override for `engine` on job `number`, if any.
-    pub fn override_for(&self, engine: &str, number: u32) -> Option<&Override> {
-        self.overrides.iter().find(|o| o.engines.iter().any(|e| e == engine) && applies(&o.jobs, number))
+    /// The override for `engine` with image store `store` on job `number`,
+    /// if any.
+    pub fn override_for(&self, engine: &str, store: ImageStore, number: u32) -> Option<&Override> {
+        self.overrides.iter().find(|o| o.covers(engine, store, number))
     }
 }
 
@@ -255,9 +285,18 @@ impl Expectation {
 #[derive(Debug, Clone)]
 pub struct Override {
     pub engines: Vec<String>,
+    /// The image stores it applies to (both unless the scenario narrows it).
+    pub stores: Vec<ImageStore>,
     /// Job numbers the override applies to; all of the expectation's when `None`.
     pub jobs: Option<Vec<u32>>,
     pub action: OverrideAction,
+}
+
+impl Override {
+    /// Whether the override applies to `engine` with `store` on job `number`.
+    pub fn covers(&self, engine: &str, store: ImageStore, number: u32) -> bool {
+        self.engines.iter().any(|e| e == engine) && self.stores.contains(&store) && applies(&self.jobs, number)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -33,6 +33,7 @@ pub(crate) struct RawScenario {
 pub(crate) struct RawDaemon {
     #[serde(default)]
     pub containerd_snapshotter: bool,
+    pub carry: Option<Spanned<String>>,
 }
 
 /// `[engines."<version>"]`.
@@ -144,10 +145,19 @@ pub(crate) struct RawExpect {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawOverride {
     pub engines: Vec<Spanned<String>>,
+    pub stores: Option<Spanned<Vec<Spanned<RawStore>>>>,
     pub jobs: Option<Spanned<Vec<Spanned<u32>>>>,
     pub outcome: Option<RawExpected>,
     pub known_bug: Option<Spanned<String>>,
     pub unsupported: Option<Spanned<String>>,
+}
+
+/// An image store an override names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RawStore {
+    Classic,
+    Containerd,
 }
 
 /// An expected outcome: one of the parser's outcomes or the `reused` set.

@@ -14,10 +14,11 @@ use toml::Spanned;
 use super::error::{toml_key, Location, Problem, ScenarioErrorKind};
 use super::model::{
     BuildCommand, Command, CommandKind, DaemonConfig, DaemonMode, Dockerfile, Edit, EditAction, Expectation, Expected,
-    Frontend, Job, Override, OverrideAction, RunCheck, Scenario,
+    Frontend, ImageStore, Job, Override, OverrideAction, RunCheck, Scenario,
 };
 use super::raw::{
-    RawCommand, RawDaemonMode, RawEdit, RawExpect, RawExpected, RawFrontend, RawJob, RawOverride, RawRun, RawScenario,
+    RawCommand, RawDaemon, RawDaemonMode, RawEdit, RawExpect, RawExpected, RawFrontend, RawJob, RawOverride, RawRun,
+    RawScenario, RawStore,
 };
 use super::template::{PlaceholderError, Template, COMMAND_VARS, DOCKERFILE_VARS};
 use crate::catalogue::Catalogue;
@@ -28,6 +29,25 @@ const DEFAULT_FIXTURE: &str = "hello-world";
 /// a full pipeline, so more is a mistake (and `u32` arithmetic stays safe).
 pub const MAX_JOBS: u32 = 100;
 const DEFAULT_DOCKERFILE: &str = "Dockerfile";
+/// Folders of a dind container that `[daemon] carry` may neither be, nor
+/// be inside, nor contain: dockerd's data and settings, the harness's
+/// context, CA and password file, the kernel's file systems, and the
+/// image's programs.
+const CARRY_RESERVED: &[&str] = &[
+    "/var/lib/docker",
+    "/etc/docker",
+    "/harness",
+    "/run",
+    "/etc/harness",
+    "/etc/ssl",
+    "/proc",
+    "/sys",
+    "/dev",
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+];
 
 /// Validation context: where errors point.
 pub(super) struct Cx<'a> {
@@ -147,10 +167,45 @@ impl Cx<'_> {
             links: raw.links,
             fixture,
             dockerfiles,
-            daemon: DaemonConfig { containerd_snapshotter: raw.daemon.is_some_and(|d| d.containerd_snapshotter) },
+            daemon: self.daemon(raw.daemon.as_ref())?,
             unsupported,
             blocks,
         })
+    }
+
+    fn daemon(&self, raw: Option<&RawDaemon>) -> Checked<DaemonConfig> {
+        let Some(raw) = raw else { return Ok(DaemonConfig::default()) };
+        let carry = raw.carry.as_ref().map(|path| self.carry(path)).transpose()?;
+        Ok(DaemonConfig { containerd_snapshotter: raw.containerd_snapshotter, carry })
+    }
+
+    /// `[daemon] carry`: an absolute, plain path that shadows nothing the
+    /// dind needs (a volume mounted there hides what the image has).
+    fn carry(&self, value: &Spanned<String>) -> Checked<String> {
+        let path = value.get_ref();
+        let bad =
+            |why: String| self.invalid(&value.span(), "daemon.carry", Problem::BadCarry { path: path.clone(), why });
+        if !path.starts_with('/') {
+            return Err(bad("it is relative; write it from `/`, e.g. `/cache`".into()));
+        }
+        // Plain characters only: the path goes into `--mount` specs and
+        // shell lines (a pack's repro.sh) as written.
+        if let Some(c) = path.chars().find(|c| !(c.is_ascii_alphanumeric() || "/._-".contains(*c))) {
+            return Err(bad(format!("it holds {c:?}; use letters, digits, `.`, `_`, `-` and `/`")));
+        }
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        if parts.iter().any(|p| *p == "." || *p == "..") {
+            return Err(bad("it holds `.` or `..`".into()));
+        }
+        let clean = format!("/{}", parts.join("/"));
+        if clean == "/" {
+            return Err(bad("a volume on `/` would hide the daemon's whole filesystem".into()));
+        }
+        let within = |inner: &str, outer: &str| inner == outer || inner.starts_with(&format!("{outer}/"));
+        if let Some(used) = CARRY_RESERVED.iter().find(|used| within(&clean, used) || within(used, &clean)) {
+            return Err(bad(format!("the dind needs `{used}` for itself; pick a folder of its own such as `/cache`")));
+        }
+        Ok(clean)
     }
 
     fn dockerfiles(&self, raw: Option<&[Spanned<String>]>, dir: &Path) -> Checked<Vec<Dockerfile>> {
@@ -497,19 +552,11 @@ impl Cx<'_> {
             .collect::<Checked<Vec<_>>>()?;
         for (i, o) in overrides.iter().enumerate() {
             let overlap = overrides[..i].iter().enumerate().find_map(|(j, earlier)| {
-                let engine = o.engines.iter().find(|e| earlier.engines.contains(e))?;
-                let shared_job = numbers.clone().any(|n| {
-                    let covers = |jobs: &Option<Vec<u32>>| jobs.as_ref().is_none_or(|j| j.contains(&n));
-                    covers(&o.jobs) && covers(&earlier.jobs)
-                });
-                shared_job.then(|| (j, engine.clone()))
+                let (engine, store) = overlap(o, earlier, numbers)?;
+                Some(Problem::OverlappingOverrides { engine: engine.to_owned(), store, other: j })
             });
-            if let Some((other, engine)) = overlap {
-                return Err(self.invalid(
-                    &e.overrides[i].span(),
-                    format!("{key}.override[{i}]"),
-                    Problem::OverlappingOverrides { engine, other },
-                ));
+            if let Some(problem) = overlap {
+                return Err(self.invalid(&e.overrides[i].span(), format!("{key}.override[{i}]"), problem));
             }
         }
         Ok(Expectation {
@@ -535,6 +582,7 @@ impl Cx<'_> {
         if engines.is_empty() {
             return Err(self.invalid(&raw.span(), format!("{key}.engines"), Problem::Empty { key: "engines" }));
         }
+        let stores = self.stores(o.stores.as_ref(), &format!("{key}.stores"))?;
         let jobs = self.jobs(o.jobs.as_ref(), &format!("{key}.jobs"), numbers)?;
         let actions = [("outcome", o.outcome.is_some()), ("unsupported", o.unsupported.is_some())];
         self.exactly_one(&raw.span(), key, "`outcome` or `unsupported`", &actions)?;
@@ -560,8 +608,43 @@ impl Cx<'_> {
             (None, Some(reason), None) => OverrideAction::Unsupported(reason.get_ref().clone()),
             (None, None, None) => unreachable!("exactly one of outcome and unsupported is given"),
         };
-        Ok(Override { engines, jobs, action })
+        Ok(Override { engines, stores, jobs, action })
     }
+
+    /// An override's `stores`: both when absent, else the ones named
+    /// (not none), each once.
+    fn stores(&self, raw: Option<&Spanned<Vec<Spanned<RawStore>>>>, key: &str) -> Checked<Vec<ImageStore>> {
+        let Some(raw) = raw else { return Ok(ImageStore::ALL.to_vec()) };
+        if raw.get_ref().is_empty() {
+            return Err(self.invalid(&raw.span(), key, Problem::Empty { key: "stores" }));
+        }
+        let named: Vec<ImageStore> = raw
+            .get_ref()
+            .iter()
+            .map(|s| match s.get_ref() {
+                RawStore::Classic => ImageStore::Classic,
+                RawStore::Containerd => ImageStore::Containerd,
+            })
+            .collect();
+        Ok(ImageStore::ALL.into_iter().filter(|s| named.contains(s)).collect())
+    }
+}
+
+/// An engine and an image store that overrides `a` and `b` both cover on
+/// a shared job of the block (`numbers`), if any: two such overrides would
+/// make the first one silently win.
+fn overlap<'o>(
+    a: &'o Override,
+    b: &Override,
+    numbers: &std::ops::RangeInclusive<u32>,
+) -> Option<(&'o str, ImageStore)> {
+    let engine = a.engines.iter().find(|e| b.engines.contains(e))?;
+    let store = a.stores.iter().copied().find(|s| b.stores.contains(s))?;
+    let shared_job = numbers.clone().any(|n| {
+        let covers = |jobs: &Option<Vec<u32>>| jobs.as_ref().is_none_or(|j| j.contains(&n));
+        covers(&a.jobs) && covers(&b.jobs)
+    });
+    shared_job.then_some((engine.as_str(), store))
 }
 
 /// A Dockerfile of the scenario: a regular file of sane size that does not
