@@ -47,6 +47,7 @@ fn outcome(build: &RecordedBuild, step: &str) -> String {
 #[case::inline_28_5("inline-28.5.2-classic", "builder")]
 #[case::inline_28_5_containerd("inline-28.5.2-containerd", "builder")]
 #[case::registry_max_28_5_containerd("registry-max-28.5.2-containerd", "cache")]
+#[case::registry_max_26_1_containerd("registry-max-26.1.5-containerd", "cache")]
 fn every_recorded_export_decodes_and_covers_the_builder_steps(#[case] set: &str, #[case] target: &str) {
     for (job, config, cache, build) in jobs(set, target) {
         assert!(!config.records.is_empty(), "{set} job {job}: no records");
@@ -172,7 +173,7 @@ fn figure(records: usize, with_layers: usize, has_layer: bool, outcome: &str) ->
     (records, with_layers, has_layer, outcome.to_owned())
 }
 
-/// The containerd image store on 28.5.2, measured: the inline cache keeps
+/// The containerd image store on 28.5.2 (and 26.1.5 for the registry cache), measured: the inline cache keeps
 /// cook's layer after a hit (no alternation, unlike the classic store on
 /// the same engine), the record count grows by three a job as on 20.10.24;
 /// the registry cache in mode=max exports every step with its layer.
@@ -181,6 +182,9 @@ fn figure(records: usize, with_layers: usize, has_layer: bool, outcome: &str) ->
     vec![figure(11, 6, true, "executed"), figure(14, 6, true, "cached"), figure(17, 6, true, "cached"), figure(20, 6, true, "cached")])]
 // Reused from the registry cache: progress prints DONE, the runner `remote`.
 #[case::registry_max("registry-max-28.5.2-containerd", "cache", CacheSource::Registry,
+    vec![figure(11, 7, true, "executed"), figure(14, 7, true, "remote"), figure(17, 7, true, "remote"), figure(20, 7, true, "remote")])]
+// 26.1.5 (BuildKit 0.13) exports the same records as 28.5.2 (0.25).
+#[case::registry_max_26_1("registry-max-26.1.5-containerd", "cache", CacheSource::Registry,
     vec![figure(11, 7, true, "executed"), figure(14, 7, true, "remote"), figure(17, 7, true, "remote"), figure(20, 7, true, "remote")])]
 fn the_containerd_store_keeps_cooks_layer_in_every_export(
     #[case] set: &str,
@@ -203,6 +207,7 @@ fn the_containerd_store_keeps_cooks_layer_in_every_export(
 #[case::inline_28_5("inline-28.5.2-classic", "builder")]
 #[case::inline_28_5_containerd("inline-28.5.2-containerd", "builder")]
 #[case::registry_max_28_5_containerd("registry-max-28.5.2-containerd", "cache")]
+#[case::registry_max_26_1_containerd("registry-max-26.1.5-containerd", "cache")]
 fn the_build_miss_is_the_edited_source_on_every_recorded_set(#[case] set: &str, #[case] target: &str) {
     let jobs = jobs(set, target);
     let exports: Vec<JobExport<'_>> = jobs
