@@ -172,7 +172,8 @@ start_dind() {
   docker cp "$etc/." "$dind:/etc/docker" || die "cannot copy daemon.json and the CA into the dind"
   docker start "$dind" >/dev/null || die "the dind from $1 does not start"
   i=0
-  until docker exec "$dind" docker info >/dev/null 2>&1; do
+  # Only a server version counts: 26.1's CLI exits 0 when no daemon answers.
+  until [ -n "$(docker exec "$dind" docker info --format '{{.ServerVersion}}' 2>/dev/null)" ]; do
     i=$((i + 1))
     [ "$i" -le 90 ] || die "dockerd in $1 does not answer after 90 s: $(docker logs "$dind" 2>&1 | tail -n 10)"
     sleep 1
