@@ -1,5 +1,6 @@
 //! The nightly CI definitions pass their linters: check-jsonschema with its
-//! bundled GitHub Actions workflow and GitLab CI schemas (no network).
+//! bundled GitHub Actions workflow and GitLab CI schemas (no network); the
+//! repository's own shell scripts pass shellcheck.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -44,4 +45,25 @@ fn the_linters_reject_a_broken_definition() {
     let gitlab = dir.path().join("bad.gitlab-ci.yml");
     std::fs::write(&gitlab, "job:\n  script: echo\n  parallel:\n    matrix: 3\n").unwrap();
     assert!(check("vendor.gitlab-ci", &gitlab).is_err());
+}
+
+/// Every shell script of the repository (CI entry, set-up, benches, the
+/// dind stand-in's entrypoint), by its shebang, passes shellcheck at style
+/// level: these run on fresh machines where a slip shows only there.
+#[test]
+fn the_repositorys_shell_scripts_pass_shellcheck() {
+    let root = repo();
+    let mut scripts: Vec<PathBuf> = [".ci", "ci", "ci/images/dind"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(root.join(dir)).unwrap())
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_file() && std::fs::read_to_string(path).is_ok_and(|text| text.starts_with("#!/")))
+        .collect();
+    scripts.sort();
+    assert!(scripts.len() >= 6, "found {scripts:?}");
+    let output =
+        Command::new("shellcheck").args(["--severity=style", "--format=gcc"]).args(&scripts).output().unwrap_or_else(
+            |e| panic!("cannot run shellcheck ({e}): `apt-get install shellcheck` (or run ci/test-tools)"),
+        );
+    assert!(output.status.success(), "shellcheck:\n{}", String::from_utf8_lossy(&output.stdout));
 }
