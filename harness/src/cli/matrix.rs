@@ -101,7 +101,8 @@ pub fn run(args: Args) -> CliResult {
         }
         return Ok(Exit::Pass);
     }
-    let reporters = reporters(&args, matrix.keys().len(), settings.concurrency, &settings.out);
+    let unsupported = matrix.describe().into_iter().filter_map(|(key, why)| why.map(|_| key)).collect();
+    let reporters = reporters(&args, matrix.keys().len(), unsupported, settings.concurrency, &settings.out);
     let executed = execute(&matrix, reporters, &settings.label)?;
     let (reports, failed) = (executed.reports, executed.failed);
     print_summary(&reports);
@@ -157,14 +158,20 @@ fn parallel(asked: Option<u16>) -> usize {
 
 /// Progress, the live view (cell-prefixed when cells run side by side),
 /// each cell's `report.json`, and the four reports of the cells so far.
-fn reporters(args: &Args, cells: usize, parallel: usize, out: &Path) -> Vec<Box<dyn Reporter>> {
+fn reporters(
+    args: &Args,
+    cells: usize,
+    unsupported: BTreeSet<CellKey>,
+    parallel: usize,
+    out: &Path,
+) -> Vec<Box<dyn Reporter>> {
     let tty = match args.progress.as_str() {
         "tty" => true,
         "plain" => false,
         _ => std::io::stderr().is_terminal(),
     };
     let style = if tty { ProgressStyleChoice::Tty } else { ProgressStyleChoice::Plain };
-    let progress = MatrixProgress::new(cells, parallel, style);
+    let progress = MatrixProgress::new(cells, unsupported, parallel, style);
     let verbose = args.cell.verbose;
     // On a terminal the live view writes above the bar; each cell's own job
     // bar would fight it.

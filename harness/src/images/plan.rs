@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::catalogue::Catalogue;
 
 /// Bumped when the way a rootfs is made changes (the debootstrap recipe).
-const ROOTFS_RECIPE: &str = "debootstrap --variant=minbase; caches removed; v1";
+const ROOTFS_RECIPE: &str = "debootstrap --variant=minbase; caches removed; docker-clean apt hook; v2";
 
 /// Folder of the stand-in Dockerfiles, relative to the workspace root.
 pub const IMAGES_DIR: &str = "ci/images";
