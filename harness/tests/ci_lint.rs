@@ -47,9 +47,6 @@ fn the_linters_reject_a_broken_definition() {
     assert!(check("vendor.gitlab-ci", &gitlab).is_err());
 }
 
-/// Every shell script of the repository (CI entry, set-up, benches, the
-/// dind stand-in's entrypoint), by its shebang, passes shellcheck at style
-/// level: these run on fresh machines where a slip shows only there.
 /// A shebang naming a shell (`#!/bin/sh`, `#!/usr/bin/env bash`), not
 /// another interpreter (the Python bench helpers).
 fn is_shell_script(text: &str) -> bool {
@@ -57,6 +54,9 @@ fn is_shell_script(text: &str) -> bool {
     shebang.starts_with("#!/") && shebang.split_whitespace().any(|word| word.ends_with("sh"))
 }
 
+/// Every shell script of the repository (CI entry, set-up, benches, the
+/// dind stand-in's entrypoint), by its shebang, passes shellcheck at style
+/// level: these run on fresh machines where a slip shows only there.
 #[test]
 fn the_repositorys_shell_scripts_pass_shellcheck() {
     let root = repo();

@@ -25,11 +25,9 @@ pub struct MatrixProgress {
     total: usize,
     parallel: usize,
     done: usize,
-    /// Cells known before the start to be unsupported: they take no time,
-    /// so the estimate leaves them out.
+    /// Cells known before the start to be unsupported and not finished
+    /// yet: they take no time, so the estimate leaves them out.
     unsupported: BTreeSet<CellKey>,
-    /// Of those, the ones not finished yet.
-    unsupported_left: usize,
     /// Running cells and when each started.
     running: BTreeMap<CellKey, Instant>,
     /// Wall seconds of the cells that finished and ran jobs.
@@ -64,7 +62,6 @@ impl MatrixProgress {
             parallel,
             done: 0,
             unsupported: BTreeSet::new(),
-            unsupported_left: 0,
             running: BTreeMap::new(),
             durations: Vec::new(),
             started: Instant::now(),
@@ -74,7 +71,6 @@ impl MatrixProgress {
     }
 
     fn skipping(mut self, unsupported: BTreeSet<CellKey>) -> Self {
-        self.unsupported_left = unsupported.len();
         self.unsupported = unsupported;
         self
     }
@@ -93,7 +89,7 @@ impl MatrixProgress {
             return None;
         }
         let mean = self.durations.iter().sum::<f64>() / self.durations.len() as f64;
-        let waiting = self.total.saturating_sub(self.done + self.running.len() + self.unsupported_left) as f64;
+        let waiting = self.total.saturating_sub(self.done + self.running.len() + self.unsupported.len()) as f64;
         let running: f64 = self.running.values().map(|since| (mean - since.elapsed().as_secs_f64()).max(0.0)).sum();
         Some((mean * waiting + running) / self.parallel as f64)
     }
@@ -107,9 +103,7 @@ impl MatrixProgress {
     fn finished(&mut self, cell: &CellKey, report: &RunReport) -> String {
         self.running.remove(cell);
         self.done += 1;
-        if self.unsupported.contains(cell) {
-            self.unsupported_left -= 1;
-        }
+        self.unsupported.remove(cell);
         if !report.jobs.is_empty() {
             self.durations.push(report.duration_secs);
         }
